@@ -1,0 +1,116 @@
+// goro/channel.hpp — typed channels with Go's semantics.
+//
+// A Channel<T> is a cheap, copyable handle to shared state; copies talk to the same
+// channel. Unbuffered channels are rendezvous points; buffered ones block only when full
+// (send) or empty (recv). Works from tasks (they park) and plain threads (they block).
+//
+//   goro::Channel<std::string> lines(16);          // buffered, capacity 16
+//   goro::go_spawn([lines]() mutable {
+//     lines.send("hello");
+//     lines.close();
+//   });
+//   for (std::string& line : lines) std::cout << line << "\n";   // until closed+drained
+//
+// Errors: send on a closed channel, a send blocked when the channel is closed, and a
+// second close() throw goro::ChannelClosed naming the call site.
+#pragma once
+
+#include <cstddef>
+#include <iterator>
+#include <optional>
+#include <source_location>
+
+#include "goro/detail/channel_state.hpp"
+
+namespace goro {
+
+template <class T>
+class Channel : public detail::ChanHandle {
+ public:
+  using value_type = T;
+
+  Channel() : Channel(0) {}
+  explicit Channel(std::size_t capacity)
+      : detail::ChanHandle(new detail::ChanState<T>(capacity)) {}
+
+  // Blocks until a receiver takes the value (unbuffered) or there is room (buffered).
+  void send(T value, std::source_location where = std::source_location::current()) {
+    state()->send(value, where);
+  }
+  // Blocks until a value arrives; std::nullopt once the channel is closed and drained.
+  std::optional<T> recv(std::source_location where = std::source_location::current()) {
+    return state()->recv(where);
+  }
+  // Wakes all blocked receivers (they get nullopt) and senders (they throw ChannelClosed).
+  void close(std::source_location where = std::source_location::current()) {
+    state()->close(where);
+  }
+
+  // Extensions (Go spells these as a select with a default case): never block.
+  // try_send returns false when the send would block; throws ChannelClosed if closed.
+  bool try_send(T value, std::source_location where = std::source_location::current()) {
+    auto* c = state();
+    c->lock.lock();
+    detail::Waiter* peer = nullptr;
+    detail::Attempt a = c->try_send_locked(value, &peer);
+    c->lock.unlock();
+    if (a == detail::Attempt::closed) detail::throw_send_on_closed(where);
+    if (peer) detail::wake(*peer);
+    return a == detail::Attempt::done;
+  }
+  // Returns false when a receive would block; true with `out` filled (nullopt: closed).
+  bool try_recv(std::optional<T>& out) {
+    auto* c = state();
+    c->lock.lock();
+    detail::Waiter* peer = nullptr;
+    detail::Attempt a = c->try_recv_locked(out, &peer);
+    c->lock.unlock();
+    if (peer) detail::wake(*peer);
+    return a == detail::Attempt::done;
+  }
+
+  std::size_t size() const {
+    auto* c = state();
+    std::lock_guard guard(c->lock);
+    return c->count;
+  }
+  std::size_t capacity() const { return state()->cap; }
+  bool closed() const {
+    auto* c = state();
+    std::lock_guard guard(c->lock);
+    return c->closed;
+  }
+
+  // Range-for: receives until the channel is closed and drained. The wait site recorded
+  // for every receive is the line of the for statement.
+  class iterator {
+   public:
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    iterator(Channel* ch, std::source_location where) : ch_(ch), where_(where) { ++*this; }
+    T& operator*() const { return *current_; }
+    T* operator->() const { return &*current_; }
+    iterator& operator++() {
+      current_ = ch_->recv(where_);
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) {
+      return !it.current_.has_value();
+    }
+
+   private:
+    Channel* ch_ = nullptr;
+    std::source_location where_;
+    mutable std::optional<T> current_;
+  };
+  iterator begin(std::source_location where = std::source_location::current()) {
+    return iterator(this, where);
+  }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+  detail::ChanState<T>* state() const { return static_cast<detail::ChanState<T>*>(checked()); }
+};
+
+}  // namespace goro

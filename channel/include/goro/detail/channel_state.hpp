@@ -1,0 +1,254 @@
+// goro/detail/channel_state.hpp — the shared state behind Channel<T> handles (Go's hchan).
+//
+// Invariants (as Go's runtime/chan.go), all under `lock`:
+// - At least one of sendq and recvq holds no claimable waiter. (A select blocked on both
+//   directions of one channel is the exception, as in Go; stale waiters of selects
+//   already won elsewhere may sit in either queue and are dropped when met.)
+// - Buffered: count > 0 implies recvq has no claimable waiter; count < capacity implies
+//   sendq has none.
+// - Unbuffered: a send completes only by handing its value to a receiver, directly
+//   (waiter to waiter); count stays 0.
+// - Once closed, both queues are empty and stay so: close() wakes every waiter, and no
+//   operation queues on a closed channel.
+// - Values move exactly once: into the ring, or straight from a sender's frame into a
+//   receiver's std::optional, while holding the lock.
+// The reference count (refs) is not under the lock: handles adjust it atomically, and the
+// state is destroyed by whichever handle drops it to zero.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <optional>
+#include <source_location>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "goro/detail/futex_lock.hpp"
+#include "goro/detail/park.hpp"
+
+namespace goro {
+
+// Thrown by a send on (or a send blocked at the close of) a closed channel, and by a
+// close of a closed channel.
+struct ChannelClosed : std::logic_error {
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+
+struct ChanBase {
+  explicit ChanBase(std::size_t capacity) noexcept : cap(capacity) {}
+
+  FutexLock lock;  // guards: count, head, tail, closed, recvq, sendq, the ring's slots
+  const std::size_t cap;
+  std::size_t count = 0;
+  std::size_t head = 0;  // next slot to receive from
+  std::size_t tail = 0;  // next slot to send into
+  bool closed = false;
+  WaitQueue recvq;
+  WaitQueue sendq;
+
+  std::atomic<long> refs{1};
+  void (*destroy)(ChanBase*) noexcept = nullptr;
+};
+
+[[noreturn]] void throw_send_on_closed(const std::source_location& where);
+[[noreturn]] void throw_close_of_closed(const std::source_location& where);
+// Parks on q (c->lock held, w queued); releases the lock once parked. On unwinding,
+// leaves the queue before rethrowing.
+void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site);
+
+// Result of a non-blocking attempt made under the lock.
+enum class Attempt { not_ready, done, closed };
+
+template <class T>
+struct ChanState final : ChanBase {
+  explicit ChanState(std::size_t capacity)
+      : ChanBase(capacity),
+        ring(capacity ? static_cast<T*>(::operator new(sizeof(T) * capacity,
+                                                       std::align_val_t(alignof(T))))
+                      : nullptr) {
+    destroy = [](ChanBase* self) noexcept { delete static_cast<ChanState*>(self); };
+  }
+  ~ChanState() {
+    for (std::size_t i = 0; i < count; ++i) ring[(head + i) % cap].~T();
+    if (ring) ::operator delete(ring, std::align_val_t(alignof(T)));
+  }
+
+  T* const ring;
+
+  void ring_push(T&& v) {
+    ::new (&ring[tail]) T(std::move(v));
+    tail = tail + 1 == cap ? 0 : tail + 1;
+    ++count;
+  }
+  void ring_pop_into(std::optional<T>& out) {
+    out.emplace(std::move(ring[head]));
+    ring[head].~T();
+    head = head + 1 == cap ? 0 : head + 1;
+    --count;
+  }
+
+  // --- operations under `lock` ---
+
+  // Receive without blocking. On done, `out` holds the value, or nullopt if closed.
+  Attempt try_recv_locked(std::optional<T>& out, Waiter** to_wake) {
+    if (Waiter* sender = sendq.pop_claimable()) {
+      if (cap == 0) {
+        out.emplace(std::move(*static_cast<T*>(sender->elem)));
+      } else {
+        // Full buffer with a blocked sender: take the head, append the sender's value.
+        ring_pop_into(out);
+        ring_push(std::move(*static_cast<T*>(sender->elem)));
+      }
+      sender->success = true;
+      *to_wake = sender;
+      return Attempt::done;
+    }
+    if (count > 0) {
+      ring_pop_into(out);
+      return Attempt::done;
+    }
+    if (closed) {
+      out.reset();
+      return Attempt::done;
+    }
+    return Attempt::not_ready;
+  }
+
+  // Send without blocking; the value is moved from only on done.
+  Attempt try_send_locked(T& value, Waiter** to_wake) {
+    if (closed) return Attempt::closed;
+    if (Waiter* receiver = recvq.pop_claimable()) {
+      static_cast<std::optional<T>*>(receiver->elem)->emplace(std::move(value));
+      receiver->success = true;
+      *to_wake = receiver;
+      return Attempt::done;
+    }
+    if (count < cap) {
+      ring_push(std::move(value));
+      return Attempt::done;
+    }
+    return Attempt::not_ready;
+  }
+
+  // --- the blocking operations ---
+
+  void send(T& value, const std::source_location& where) {
+    lock.lock();
+    Waiter* peer = nullptr;
+    switch (try_send_locked(value, &peer)) {
+      case Attempt::done:
+        lock.unlock();
+        if (peer) wake(*peer);
+        return;
+      case Attempt::closed:
+        lock.unlock();
+        throw_send_on_closed(where);
+      case Attempt::not_ready:
+        break;
+    }
+    Waiter self;
+    init_waiter(self);
+    self.elem = &value;
+    self.chan = this;
+    sendq.push_back(&self);
+    park_on_channel(this, sendq, self, {diag::WaitReason::chan_send, where, this});
+    if (!self.success) throw_send_on_closed(where);  // woken by close
+  }
+
+  std::optional<T> recv(const std::source_location& where) {
+    std::optional<T> result;
+    lock.lock();
+    Waiter* peer = nullptr;
+    if (try_recv_locked(result, &peer) == Attempt::done) {
+      lock.unlock();
+      if (peer) wake(*peer);
+      return result;
+    }
+    Waiter self;
+    init_waiter(self);
+    self.elem = &result;
+    self.chan = this;
+    recvq.push_back(&self);
+    park_on_channel(this, recvq, self, {diag::WaitReason::chan_recv, where, this});
+    return result;  // nullopt when woken by close
+  }
+
+  void close(const std::source_location& where) {
+    WaitQueue to_wake;
+    {
+      lock.lock();
+      if (closed) {
+        lock.unlock();
+        throw_close_of_closed(where);
+      }
+      closed = true;
+      while (Waiter* r = recvq.pop_claimable()) {
+        static_cast<std::optional<T>*>(r->elem)->reset();
+        r->success = false;
+        to_wake.push_back(r);
+      }
+      while (Waiter* s = sendq.pop_claimable()) {
+        s->success = false;
+        to_wake.push_back(s);
+      }
+      lock.unlock();
+    }
+    while (Waiter* w = to_wake.pop_front()) wake(*w);
+  }
+};
+
+// The one place where handles take, share and drop references to a channel's state
+// (the provable-leak analysis will hook its bookkeeping in here).
+class ChanHandle {
+ public:
+  ChanHandle(const ChanHandle& other) noexcept : state_(other.state_) { retain(); }
+  ChanHandle(ChanHandle&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  ChanHandle& operator=(const ChanHandle& other) noexcept {
+    if (state_ != other.state_) {
+      ChanHandle copy(other);
+      swap(copy);
+    }
+    return *this;
+  }
+  ChanHandle& operator=(ChanHandle&& other) noexcept {
+    if (this != &other) {
+      ChanHandle moved(std::move(other));
+      swap(moved);
+    }
+    return *this;
+  }
+  ~ChanHandle() { release(); }
+
+  void swap(ChanHandle& other) noexcept { std::swap(state_, other.state_); }
+  ChanBase* base() const noexcept { return state_; }
+  friend bool operator==(const ChanHandle& a, const ChanHandle& b) noexcept {
+    return a.state_ == b.state_;
+  }
+
+ protected:
+  explicit ChanHandle(ChanBase* fresh) noexcept : state_(fresh) {}
+  ChanBase* checked() const {
+    if (state_ == nullptr)
+      throw std::logic_error("goro::Channel: use of a moved-from channel handle");
+    return state_;
+  }
+
+ private:
+  void retain() noexcept {
+    if (state_) state_->refs.fetch_add(1, std::memory_order_relaxed);
+  }
+  void release() noexcept {
+    if (state_ && state_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      state_->destroy(state_);
+    state_ = nullptr;
+  }
+  ChanBase* state_;
+};
+
+}  // namespace detail
+}  // namespace goro

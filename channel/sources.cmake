@@ -1,0 +1,3 @@
+target_sources(goro PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/channel.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/select.cpp)

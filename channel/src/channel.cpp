@@ -1,0 +1,61 @@
+// channel/src/channel.cpp — the non-template parts of channels: errors, parking, after().
+#include <string>
+
+#include "goro/channel.hpp"
+#include "goro/detail/timer.hpp"
+#include "goro/time.hpp"
+
+namespace goro::detail {
+
+namespace {
+std::string site(const std::source_location& where) {
+  return std::string(where.file_name()) + ":" + std::to_string(where.line()) + " in " +
+         where.function_name();
+}
+void unlock_channel(void* c) { static_cast<ChanBase*>(c)->lock.unlock(); }
+}  // namespace
+
+void throw_send_on_closed(const std::source_location& where) {
+  throw ChannelClosed("goro: send on closed channel at " + site(where) +
+                      " (close a channel only from the sending side, once every sender is done)");
+}
+
+void throw_close_of_closed(const std::source_location& where) {
+  throw ChannelClosed("goro: close of closed channel at " + site(where) +
+                      " (a channel must be closed exactly once, by its last sender)");
+}
+
+void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site) {
+  try {
+    park(site, unlock_channel, c);
+  } catch (...) {
+    std::lock_guard guard(c->lock);
+    q.remove(&w);
+    throw;
+  }
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+Channel<std::chrono::steady_clock::time_point> after(std::chrono::nanoseconds d) {
+  using TimePoint = std::chrono::steady_clock::time_point;
+  Channel<TimePoint> ch(1);
+  auto* held = new Channel<TimePoint>(ch);  // the timer's own handle
+  detail::add_timer(
+      detail::now_ns() + std::max<std::int64_t>(d.count(), 0),
+      [](void* p) {
+        auto* timer_handle = static_cast<Channel<TimePoint>*>(p);
+        try {
+          timer_handle->try_send(std::chrono::steady_clock::now());
+        } catch (const ChannelClosed&) {
+          // closed by a receiver: nothing to deliver
+        }
+        delete timer_handle;
+      },
+      [](void* p) { delete static_cast<Channel<TimePoint>*>(p); }, held);
+  return ch;
+}
+
+}  // namespace goro

@@ -1,0 +1,146 @@
+// channel/src/select.cpp — the type-erased core of goro::select. See goro/select.hpp for
+// the algorithm; the invariants are those of channel_state.hpp plus:
+// - Every channel of the select is locked exactly once, in address order (so two selects
+//   over the same channels cannot deadlock), and all are held while polling and queuing.
+// - The select's waiters are queued under those locks and the select parks holding none
+//   of them: park() releases them all once the task is switched out.
+// - Exactly one waker wins SelectState::done; it alone writes through its waiter's elem
+//   and wakes the select.
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "goro/select.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+constexpr std::size_t kInline = 8;
+
+// The distinct channels of a select, sorted by address.
+struct LockSet {
+  ChanBase** chans;
+  std::size_t n;
+  void lock_all() const {
+    for (std::size_t i = 0; i < n; ++i) chans[i]->lock.lock();
+  }
+  void unlock_all() const {
+    for (std::size_t i = n; i-- > 0;) chans[i]->lock.unlock();
+  }
+};
+
+void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
+
+[[noreturn]] void block_forever(const std::source_location& where) {
+  for (;;) park({diag::WaitReason::select_no_cases, where, nullptr}, nullptr, nullptr);
+}
+
+}  // namespace
+
+std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_location& where) {
+  // Small selects live entirely on the stack.
+  std::array<std::uint32_t, kInline> order_inline;
+  std::array<ChanBase*, kInline> chans_inline;
+  std::array<Waiter, kInline> waiters_inline;
+  std::vector<std::uint32_t> order_heap;
+  std::vector<ChanBase*> chans_heap;
+  std::vector<Waiter> waiters_heap;
+  std::uint32_t* order = order_inline.data();
+  ChanBase** chans = chans_inline.data();
+  Waiter* waiters = waiters_inline.data();
+  if (n > kInline) {
+    order_heap.resize(n);
+    chans_heap.resize(n);
+    waiters_heap.resize(n);
+    order = order_heap.data();
+    chans = chans_heap.data();
+    waiters = waiters_heap.data();
+  }
+
+  // Poll order: a uniformly random permutation of the channel cases (Fisher-Yates).
+  std::size_t ncases = 0;
+  std::size_t default_index = n;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].kind == SelectCaseView::Kind::fallback) {
+      default_index = i;
+      continue;
+    }
+    std::size_t j = fast_random() % (ncases + 1);
+    order[ncases] = order[j];
+    order[j] = static_cast<std::uint32_t>(i);
+    ++ncases;
+  }
+  const bool has_default = default_index != n;
+  if (ncases == 0) {
+    if (has_default) return default_index;
+    block_forever(where);
+  }
+
+  // Lock order: distinct channels by address.
+  for (std::size_t k = 0; k < ncases; ++k) chans[k] = cases[order[k]].chan;
+  std::sort(chans, chans + ncases);
+  LockSet locks{chans, static_cast<std::size_t>(std::unique(chans, chans + ncases) - chans)};
+
+  locks.lock_all();
+  for (std::size_t k = 0; k < ncases; ++k) {
+    SelectCaseView& c = cases[order[k]];
+    Waiter* peer = nullptr;
+    switch (c.attempt(c.chan, c.elem, &peer)) {
+      case Attempt::done:
+        locks.unlock_all();
+        if (peer) wake(*peer);
+        return order[k];
+      case Attempt::closed:
+        locks.unlock_all();
+        throw ChannelClosed("goro: send on closed channel in the select at " +
+                            std::string(where.file_name()) + ":" + std::to_string(where.line()) +
+                            " (case " + std::to_string(order[k]) + ")");
+      case Attempt::not_ready:
+        break;
+    }
+  }
+  if (has_default) {
+    locks.unlock_all();
+    return default_index;
+  }
+
+  // Nothing ready: queue on every channel and park.
+  SelectState state;
+  std::size_t queued = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i].kind == SelectCaseView::Kind::fallback) continue;
+    Waiter& w = waiters[queued++];
+    init_waiter(w);
+    w.select = &state;
+    w.case_index = static_cast<std::uint32_t>(i);
+    w.elem = cases[i].elem;
+    w.chan = cases[i].chan;
+    (cases[i].kind == SelectCaseView::Kind::recv ? w.chan->recvq : w.chan->sendq).push_back(&w);
+  }
+  auto dequeue_losers = [&] {
+    locks.lock_all();
+    for (std::size_t k = 0; k < queued; ++k) {
+      Waiter& w = waiters[k];
+      (cases[w.case_index].kind == SelectCaseView::Kind::recv ? w.chan->recvq : w.chan->sendq)
+          .remove(&w);
+    }
+    locks.unlock_all();
+  };
+  try {
+    park({diag::WaitReason::select, where, nullptr}, unlock_all, &locks);
+  } catch (...) {
+    dequeue_losers();
+    throw;
+  }
+  dequeue_losers();
+  Waiter* winner = state.winner;
+  const std::size_t fired = winner->case_index;
+  if (cases[fired].kind == SelectCaseView::Kind::send && !winner->success)
+    throw ChannelClosed("goro: send on closed channel in the select at " +
+                        std::string(where.file_name()) + ":" + std::to_string(where.line()) +
+                        " (case " + std::to_string(fired) + ", closed while the select waited)");
+  return fired;
+}
+
+}  // namespace goro::detail

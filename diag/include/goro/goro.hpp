@@ -1,0 +1,20 @@
+// goro/goro.hpp — the whole of goro in one include.
+//
+//   #include <goro/goro.hpp>
+//   int main() {
+//     return goro::run([] {
+//       goro::Channel<int> ch;
+//       goro::go_spawn([ch]() mutable { ch.send(1); });
+//       return (void)ch.recv();
+//     });
+//   }
+#pragma once
+
+#include "goro/channel.hpp"
+#include "goro/diag.hpp"
+#include "goro/mutex.hpp"
+#include "goro/runtime.hpp"
+#include "goro/select.hpp"
+#include "goro/time.hpp"
+#include "goro/wait_group.hpp"
+#include "goro/wait_reason.hpp"

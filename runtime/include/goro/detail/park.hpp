@@ -1,0 +1,129 @@
+// goro/detail/park.hpp — parking and waking: the one interface every blocking
+// primitive (channels, select, WaitGroup, Mutex, sleep) is built on.
+//
+// A Waiter is Go's sudog: a node that a blocked party puts on a primitive's wait queue.
+// It lives on the parked party's own stack (a task's fiber stack, or a plain thread's
+// stack), so parking allocates nothing. The parked party is either a task (its fiber is
+// switched out and its worker runs other tasks) or a plain thread (it blocks on a futex).
+//
+//   detail::Waiter w;                    // on my stack
+//   detail::init_waiter(w);              // who am I: task or thread
+//   queue.push_back(&w);                 // under the primitive's lock
+//   detail::park({WaitReason::mutex, where, this}, unlock_fn, &lock);
+//   // ...another party: w2 = queue.pop_front(); unlock; detail::wake(*w2);
+//
+// Invariants:
+// - A waiter is on at most one queue; only the holder of that queue's lock links,
+//   unlinks or reads queue links.
+// - Whoever unlinks a waiter (and, for a select, wins its SelectState::done CAS) owns
+//   the right to wake it, exactly once. Nobody touches the waiter after waking it: its
+//   memory is the sleeper's stack frame and goes away when the sleeper returns.
+// - park() calls `release(arg)` only once the caller can be woken safely — for a task,
+//   after its fiber has been switched out, on the scheduler's stack — so a waker that
+//   needs the released lock can never resume a task that is still running.
+// - All results (the value moved into elem, success) are written before wake(), and
+//   read by the sleeper after park() returns; wake() publishes them (release/acquire
+//   through the run queue, or the thread parker's futex word).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <source_location>
+
+#include "goro/wait_reason.hpp"
+
+namespace goro::detail {
+
+struct TaskRecord;    // runtime/src/task.hpp
+struct ThreadParker;  // runtime/src/park.cpp
+struct ChanBase;      // channel/channel_base.hpp
+
+// Shared by all waiters of one blocked select: the first waker to CAS done 0 -> 1 wins.
+struct SelectState {
+  std::atomic<std::uint32_t> done{0};
+  struct Waiter* winner = nullptr;  // written by the winning waker before wake()
+};
+
+struct Waiter {
+  Waiter* prev = nullptr;
+  Waiter* next = nullptr;
+  bool queued = false;             // linked into a WaitQueue (guarded by its lock)
+  bool success = false;            // value transferred (false: woken by close)
+  std::uint32_t case_index = 0;    // position in the select, for the winner
+  TaskRecord* task = nullptr;      // the sleeper, when it is a task...
+  ThreadParker* thread = nullptr;  // ...or when it is a plain thread
+  void* elem = nullptr;            // send: T* to move from; recv: std::optional<T>* to fill
+  SelectState* select = nullptr;   // non-null when part of a select
+  ChanBase* chan = nullptr;        // the channel this waiter is queued on
+};
+
+// FIFO of waiters, intrusive. Guarded by the owning primitive's lock.
+class WaitQueue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  void push_back(Waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = tail_;
+    if (tail_) tail_->next = w; else head_ = w;
+    tail_ = w;
+    w->queued = true;
+  }
+  void remove(Waiter* w) noexcept {
+    if (!w->queued) return;
+    if (w->prev) w->prev->next = w->next; else head_ = w->next;
+    if (w->next) w->next->prev = w->prev; else tail_ = w->prev;
+    w->prev = w->next = nullptr;
+    w->queued = false;
+  }
+  // The first waiter that may be woken: for a select waiter this claims the whole select
+  // (CAS on done); waiters of selects already won elsewhere are dropped on the way.
+  Waiter* pop_claimable() noexcept {
+    while (Waiter* w = head_) {
+      remove(w);
+      if (w->select == nullptr) return w;
+      std::uint32_t expected = 0;
+      if (w->select->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+        w->select->winner = w;
+        return w;
+      }
+    }
+    return nullptr;
+  }
+  // For local lists of already-claimed waiters (to wake after unlocking): no CAS.
+  Waiter* pop_front() noexcept {
+    Waiter* w = head_;
+    if (w) remove(w);
+    return w;
+  }
+
+ private:
+  Waiter* head_ = nullptr;
+  Waiter* tail_ = nullptr;
+};
+
+// What a parked party is waiting for, for diagnostics.
+struct WaitSite {
+  diag::WaitReason reason;
+  std::source_location where;
+  const void* object = nullptr;  // channel / mutex / wait group, informational
+};
+
+// Fills w.task / w.thread with the calling party.
+void init_waiter(Waiter& w) noexcept;
+
+// Parks the caller until wake() is called on a waiter naming it. `release(arg)` runs once
+// the caller is safely parked (see invariants). Throws detail::TaskUnwind when the
+// runtime is unwinding the calling task (run() returned); `release` has run by then.
+void park(const WaitSite& site, void (*release)(void*), void* release_arg);
+
+// Makes the sleeper named by w runnable (task) or returns it from park() (thread).
+void wake(const Waiter& w) noexcept;
+
+// Thrown through a task's stack when run() unwinds tasks still alive at its end.
+// It does not derive from std::exception; `catch (...)` blocks must rethrow it.
+struct TaskUnwind {};
+
+// A fast per-thread pseudo-random number (select's poll order, steal victims).
+std::uint32_t fast_random() noexcept;
+
+}  // namespace goro::detail

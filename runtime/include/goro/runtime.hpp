@@ -1,0 +1,108 @@
+// goro/runtime.hpp — tasks and the M:N scheduler that runs them.
+//
+// A task is a function running on its own small stack; N worker threads run many
+// tasks. A task that blocks on a goro primitive parks, and its worker runs another.
+//
+//   int main() {
+//     return goro::run([] {
+//       goro::Channel<int> results;
+//       goro::go_spawn({.name = "worker"}, [results]() mutable { results.send(42); });
+//       std::cout << *results.recv() << "\n";
+//     });                                    // like Go's main: returns when this returns
+//   }
+//
+// Without run(), the first go_spawn from a plain thread starts a default runtime that
+// lives until process exit.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <new>
+#include <optional>
+#include <source_location>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+namespace goro {
+
+using TaskId = std::uint64_t;  // 0 means "not a task"
+
+// What happens to tasks still alive when run()'s main task returns (or at process exit
+// for the default runtime). Env GORO_LEAKCHECK=off|report|fail when Config leaves it unset.
+enum class LeakPolicy { off, report, fail };
+
+// What happens when an exception escapes a task. Either way it is logged first.
+enum class PanicPolicy {
+  terminate,         // Go's panic: std::terminate() after the log line
+  log_and_continue,  // the task ends; the runtime keeps going
+};
+
+struct Config {
+  unsigned workers = 0;        // 0: $GORO_MAXPROCS if set, else hardware_concurrency()
+  std::size_t stack_size = 0;  // 0: 64 KiB (256 KiB in sanitizer builds); rounded up to pages
+  std::optional<LeakPolicy> leak_policy;   // unset: $GORO_LEAKCHECK, else report
+  PanicPolicy on_panic = PanicPolicy::terminate;
+};
+
+struct SpawnOptions {
+  std::string name;  // shown by diagnostics
+};
+
+// Starts a runtime with cfg, runs main_task as a task and returns when it returns.
+// Tasks still alive then are reported per the leak policy and unwound (their destructors
+// run), the workers are joined, and the process exit code to use is returned (0, or 1
+// when the leak policy is `fail` and tasks were left behind).
+int run(std::function<void()> main_task, Config cfg = {});
+
+namespace detail {
+struct ClosureOps {
+  void (*invoke)(void*);
+  void (*destroy)(void*) noexcept;
+};
+template <class Fn>
+inline constexpr ClosureOps closure_ops{
+    [](void* p) { (*static_cast<Fn*>(p))(); },
+    [](void* p) noexcept { static_cast<Fn*>(p)->~Fn(); },
+};
+// Allocates a task with `size` bytes of closure storage (aligned to `align`), calls
+// construct(storage, arg) to build the closure in place, and makes the task runnable.
+TaskId spawn_task(const SpawnOptions* opts, const std::source_location& where,
+                  std::size_t size, std::size_t align, void (*construct)(void*, void*),
+                  void* arg, const ClosureOps& ops);
+}  // namespace detail
+
+template <class F>
+TaskId go_spawn(SpawnOptions opts, F&& fn,
+                std::source_location where = std::source_location::current()) {
+  using Fn = std::decay_t<F>;
+  static_assert(std::is_invocable_v<Fn&>, "go_spawn needs a callable taking no arguments");
+  return detail::spawn_task(
+      &opts, where, sizeof(Fn), alignof(Fn),
+      [](void* storage, void* src) { ::new (storage) Fn(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(src))); },
+      const_cast<void*>(static_cast<const void*>(std::addressof(fn))), detail::closure_ops<Fn>);
+}
+
+template <class F>
+  requires std::is_invocable_v<std::decay_t<F>&>
+TaskId go_spawn(F&& fn, std::source_location where = std::source_location::current()) {
+  using Fn = std::decay_t<F>;
+  return detail::spawn_task(
+      nullptr, where, sizeof(Fn), alignof(Fn),
+      [](void* storage, void* src) { ::new (storage) Fn(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(src))); },
+      const_cast<void*>(static_cast<const void*>(std::addressof(fn))), detail::closure_ops<Fn>);
+}
+
+// Lets other runnable tasks run; on a plain thread, std::this_thread::yield().
+void yield();
+
+// Parks the calling task for at least d (a plain thread sleeps).
+void sleep_for(std::chrono::nanoseconds d,
+               std::source_location where = std::source_location::current());
+
+// The calling task's id; 0 on a plain thread.
+TaskId current_task() noexcept;
+
+}  // namespace goro

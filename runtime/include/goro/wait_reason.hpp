@@ -1,0 +1,47 @@
+// goro/wait_reason.hpp — why a task is parked.
+//
+// The runtime writes one of these into a task's record every time the task parks;
+// goro::diag reads them back. Example:
+//
+//   for (const auto& t : goro::diag::tasks())
+//     std::cout << t.id << " " << goro::diag::to_string(t.reason) << "\n";
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace goro::diag {
+
+enum class WaitReason : std::uint8_t {
+  none,             // running, runnable, or not a task
+  chan_send,        // Channel::send on a full/unbuffered channel
+  chan_recv,        // Channel::recv on an empty channel
+  select,           // select() with at least one case, none ready
+  select_no_cases,  // select() with no cases: blocks forever
+  sleep,            // sleep_for
+  wait_group,       // WaitGroup::wait
+  mutex,            // Mutex::lock
+};
+
+// Go's spelling (runtime2.go waitReasonStrings) where Go has one.
+constexpr std::string_view to_string(WaitReason r) noexcept {
+  switch (r) {
+    case WaitReason::none: return "running";
+    case WaitReason::chan_send: return "chan send";
+    case WaitReason::chan_recv: return "chan receive";
+    case WaitReason::select: return "select";
+    case WaitReason::select_no_cases: return "select (no cases)";
+    case WaitReason::sleep: return "sleep";
+    case WaitReason::wait_group: return "wait group";
+    case WaitReason::mutex: return "mutex";
+  }
+  return "unknown";
+}
+
+// Blocked "on a channel" in the sense of diag::blocked_tasks().
+constexpr bool is_channel_wait(WaitReason r) noexcept {
+  return r == WaitReason::chan_send || r == WaitReason::chan_recv ||
+         r == WaitReason::select || r == WaitReason::select_no_cases;
+}
+
+}  // namespace goro::diag

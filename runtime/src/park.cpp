@@ -1,0 +1,148 @@
+// runtime/src/park.cpp — futexes, the plain-thread parker, init_waiter/wake, clocks,
+// the task registry. See goro/detail/park.hpp for the parking invariants.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "goro/detail/futex_lock.hpp"
+#include "goro/detail/park.hpp"
+#include "registry.hpp"
+#include "scheduler.hpp"
+
+namespace goro::detail {
+
+// --------------------------------------------------------------------------- futexes
+
+void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+            nullptr, nullptr, 0);
+}
+
+void futex_wait_for(std::atomic<std::uint32_t>* word, std::uint32_t expected,
+                    long long timeout_ns) noexcept {
+  if (timeout_ns < 0) return futex_wait(word, expected);
+  timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
+              static_cast<long>(timeout_ns % 1'000'000'000)};
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
+            &ts, nullptr, 0);
+}
+
+void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, count,
+            nullptr, nullptr, 0);
+}
+
+void FutexLock::lock_slow() noexcept {
+  for (int spin = 0; spin < 100; ++spin) {
+    cpu_relax();
+    std::uint32_t expected = 0;
+    if (state_.load(std::memory_order_relaxed) == 0 &&
+        state_.compare_exchange_weak(expected, 1, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+      return;
+  }
+  // Mark contended (2) and sleep until the holder's unlock wakes us.
+  while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
+}
+
+// ---------------------------------------------------------------------------- clocks
+
+std::int64_t now_ns() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::int64_t coarse_now_ns() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// --------------------------------------------------------------------- thread parker
+
+// A plain thread's parking spot. Each wake() pairs with exactly one park(): the waker
+// owns the claimed waiter, and the waiter was queued by the park it ends.
+struct ThreadParker {
+  std::atomic<std::uint32_t> word{0};  // 1: a wake-up is pending
+};
+
+namespace {
+thread_local ThreadParker t_parker;
+}
+
+void park_thread(void (*release)(void*), void* arg) {
+  ThreadParker& parker = t_parker;
+  if (release) release(arg);
+  while (parker.word.exchange(0, std::memory_order_acquire) == 0) futex_wait(&parker.word, 0);
+}
+
+void init_waiter(Waiter& w) noexcept {
+  if (TaskRecord* t = current_task_record()) {
+    w.task = t;
+    w.thread = nullptr;
+  } else {
+    w.task = nullptr;
+    w.thread = &t_parker;
+  }
+}
+
+void wake(const Waiter& w) noexcept {
+  // Read everything first: once woken, the sleeper may return and pop w's frame.
+  TaskRecord* task = w.task;
+  ThreadParker* thread = w.thread;
+  if (task != nullptr) {
+    task->runtime->ready(task);
+  } else {
+    thread->word.store(1, std::memory_order_release);
+    futex_wake(&thread->word, 1);
+  }
+}
+
+std::uint32_t fast_random() noexcept {
+  // xorshift32, seeded per thread from its address and the clock.
+  thread_local std::uint32_t state = [] {
+    std::uint64_t seed = reinterpret_cast<std::uintptr_t>(&t_parker) ^
+                         static_cast<std::uint64_t>(now_ns());
+    seed ^= seed >> 33;
+    seed *= 0xff51afd7ed558ccdULL;
+    seed ^= seed >> 33;
+    std::uint32_t s = static_cast<std::uint32_t>(seed);
+    return s == 0 ? 0x9e3779b9u : s;
+  }();
+  std::uint32_t x = state;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  state = x;
+  return x;
+}
+
+// -------------------------------------------------------------------------- registry
+
+RegistryShard* registry_shards() noexcept {
+  static RegistryShard shards[kRegistryShards];
+  return shards;
+}
+
+void registry_add(TaskRecord* t) noexcept {
+  RegistryShard& shard = registry_shards()[t->id % kRegistryShards];
+  std::lock_guard guard(shard.lock);
+  t->reg_prev = nullptr;
+  t->reg_next = shard.head;
+  if (shard.head) shard.head->reg_prev = t;
+  shard.head = t;
+}
+
+void registry_remove(TaskRecord* t) noexcept {
+  RegistryShard& shard = registry_shards()[t->id % kRegistryShards];
+  std::lock_guard guard(shard.lock);
+  if (t->reg_prev) t->reg_prev->reg_next = t->reg_next; else shard.head = t->reg_next;
+  if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
+  t->reg_prev = t->reg_next = nullptr;
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,864 @@
+// runtime/src/scheduler.cpp — see scheduler.hpp for the structure and invariants.
+#include "scheduler.hpp"
+
+#include <boost/context/detail/fcontext.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "log.hpp"
+#include "sanitizers.hpp"
+#include "stack_pool.hpp"
+
+namespace ctx = boost::context::detail;
+
+namespace goro::detail {
+
+namespace {
+
+thread_local Worker* t_worker = nullptr;
+std::atomic<TaskId> g_next_task_id{1};
+
+std::size_t default_stack_size() {
+#if defined(GORO_ASAN) || defined(GORO_TSAN)
+  return 256 * 1024;  // instrumented frames are several times larger
+#else
+  return 64 * 1024;
+#endif
+}
+
+unsigned resolve_workers(unsigned requested) {
+  if (requested != 0) return requested;
+  if (const char* env = std::getenv("GORO_MAXPROCS")) {
+    char* end = nullptr;
+    long v = std::strtol(env, &end, 10);
+    if (end != env && v > 0 && v <= 1024) return static_cast<unsigned>(v);
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : hw;
+}
+
+LeakPolicy resolve_leak_policy(const std::optional<LeakPolicy>& configured) {
+  if (configured) return *configured;
+  if (const char* env = std::getenv("GORO_LEAKCHECK")) {
+    if (std::strcmp(env, "off") == 0) return LeakPolicy::off;
+    if (std::strcmp(env, "fail") == 0) return LeakPolicy::fail;
+  }
+  return LeakPolicy::report;
+}
+
+bool timer_later(const Timer& a, const Timer& b) {
+  return a.when != b.when ? a.when > b.when : a.seq > b.seq;
+}
+
+// The usable stack of a slot: everything above the guard page, below the record.
+const void* stack_bottom_of(const TaskRecord* t) {
+  return reinterpret_cast<const std::byte*>(t->stack) + StackPool::page_size();
+}
+std::size_t stack_extent_of(const TaskRecord* t) {
+  return static_cast<std::size_t>(reinterpret_cast<const std::byte*>(t) -
+                                  static_cast<const std::byte*>(stack_bottom_of(t)));
+}
+
+void task_entry(ctx::transfer_t from);
+
+}  // namespace
+
+// ------------------------------------------------------------------------ thread state
+
+__attribute__((noinline)) Worker* this_worker() noexcept {
+  Worker* w = t_worker;
+  asm volatile("" ::: "memory");
+  return w;
+}
+
+const TaskRecord* current_task_record_for_signal() noexcept {
+  Worker* w = t_worker;
+  return w ? w->current : nullptr;
+}
+
+// ---------------------------------------------------------------------------- RunQueue
+
+bool RunQueue::push(TaskRecord* t) noexcept {
+  std::uint32_t h = head_.load(std::memory_order_acquire);
+  std::uint32_t tl = tail_.load(std::memory_order_relaxed);
+  if (tl - h >= kSize) return false;
+  slots_[tl % kSize].store(t, std::memory_order_relaxed);
+  tail_.store(tl + 1, std::memory_order_release);
+  return true;
+}
+
+TaskRecord* RunQueue::pop() noexcept {
+  std::uint32_t h = head_.load(std::memory_order_acquire);
+  for (;;) {
+    std::uint32_t tl = tail_.load(std::memory_order_relaxed);
+    if (h == tl) return nullptr;
+    TaskRecord* t = slots_[h % kSize].load(std::memory_order_relaxed);
+    if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
+                                    std::memory_order_acquire))
+      return t;
+  }
+}
+
+TaskRecord* RunQueue::steal_into(RunQueue& into) noexcept {
+  const std::uint32_t into_tail = into.tail_.load(std::memory_order_relaxed);
+  std::uint32_t n;
+  for (;;) {
+    std::uint32_t h = head_.load(std::memory_order_acquire);
+    std::uint32_t tl = tail_.load(std::memory_order_acquire);
+    n = tl - h;
+    n -= n / 2;
+    if (n == 0) return nullptr;
+    if (n > kSize / 2) continue;  // torn read of head/tail: retry
+    for (std::uint32_t i = 0; i < n; ++i)
+      into.slots_[(into_tail + i) % kSize].store(
+          slots_[(h + i) % kSize].load(std::memory_order_relaxed), std::memory_order_relaxed);
+    // The copies are only valid if nobody consumed them meanwhile: commit with a CAS.
+    if (head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      break;
+  }
+  --n;
+  TaskRecord* run_now = into.slots_[(into_tail + n) % kSize].load(std::memory_order_relaxed);
+  if (n > 0) into.tail_.store(into_tail + n, std::memory_order_release);
+  return run_now;
+}
+
+std::uint32_t RunQueue::take_half(TaskRecord** out) noexcept {
+  std::uint32_t h = head_.load(std::memory_order_acquire);
+  std::uint32_t tl = tail_.load(std::memory_order_relaxed);
+  std::uint32_t n = (tl - h) / 2;
+  if (n != kSize / 2) return 0;  // not full any more: a thief took some
+  for (std::uint32_t i = 0; i < n; ++i)
+    out[i] = slots_[(h + i) % kSize].load(std::memory_order_relaxed);
+  if (!head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+    return 0;
+  return n;
+}
+
+// ----------------------------------------------------------------------------- Runtime
+
+Runtime::Runtime(const Config& cfg, bool is_default)
+    : cfg_(cfg),
+      is_default_(is_default),
+      leak_policy_(resolve_leak_policy(cfg.leak_policy)),
+      pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
+  cfg_.workers = resolve_workers(cfg.workers);
+  cfg_.stack_size = pool_->usable_size();
+  logger();  // created before any atexit handler of ours, so destroyed after it
+}
+
+Runtime::~Runtime() {
+  // Timers still pending (possible only when shut down without unwinding).
+  for (Timer& timer : timers_)
+    if (timer.drop) timer.drop(timer.arg);
+}
+
+void Runtime::start() {
+  workers_.reserve(cfg_.workers);
+  for (unsigned i = 0; i < cfg_.workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->rt = this;
+    w->index = i;
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) {
+    Worker* raw = w.get();
+    raw->thread = std::thread([this, raw] { worker_main(raw); });
+  }
+}
+
+TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_location& where,
+                                 std::size_t size, std::size_t align,
+                                 void (*construct)(void*, void*), void* arg,
+                                 const ClosureOps& ops) {
+  std::byte* slot = pool_->acquire();
+  std::byte* top = slot + pool_->slot_size();
+  auto align_down = [](std::byte* p, std::size_t a) {
+    return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
+  };
+  std::byte* record_at = align_down(top - sizeof(TaskRecord), alignof(TaskRecord));
+  auto* t = ::new (record_at) TaskRecord();
+  t->stack = reinterpret_cast<StackSlot*>(slot);
+  t->runtime = this;
+  t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
+  Worker* w = this_worker();
+  t->parent = (w && w->current) ? w->current->id : 0;
+  t->spawn_site = where;
+  if (opts && !opts->name.empty()) t->name = opts->name;
+
+  // The closure goes right below the record when it is small, else on the heap.
+  std::byte* stack_top;
+  const std::size_t closure_align = std::max<std::size_t>(align, 16);
+  if (size <= pool_->usable_size() / 4) {
+    std::byte* closure_at = align_down(record_at - size, closure_align);
+    t->closure = closure_at;
+    stack_top = closure_at;
+  } else {
+    t->closure = ::operator new(size, std::align_val_t(closure_align));
+    t->closure_on_heap = true;
+    stack_top = record_at;
+  }
+  try {
+    construct(t->closure, arg);
+  } catch (...) {
+    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
+    t->~TaskRecord();
+    pool_->release(slot);
+    throw;
+  }
+  t->closure_align = closure_align;
+  t->closure_ops = &ops;
+
+  stack_top = align_down(stack_top - 64, 64);
+  std::size_t stack_size =
+      static_cast<std::size_t>(stack_top - (slot + StackPool::page_size()));
+  t->ctx = ctx::make_fcontext(stack_top, stack_size, &task_entry);
+#if defined(GORO_TSAN)
+  t->tsan_fiber = sanitizers::tsan_create_fiber();
+#endif
+  t->state.store(TaskState::runnable, std::memory_order_relaxed);
+  live_.fetch_add(1, std::memory_order_relaxed);
+  registry_add(t);
+  if (unwinding_.load(std::memory_order_acquire)) unwind_live_[t] = t->id;
+  return t;
+}
+
+void Runtime::free_task(TaskRecord* t) noexcept {
+  if (!pool_->canary_intact(reinterpret_cast<std::byte*>(t->stack)))
+    report_stack_overflow(t, true);
+  const bool is_main = t->id == main_task_id_;
+  registry_remove(t);
+  if (unwinding_.load(std::memory_order_acquire)) unwind_live_.erase(t);
+#if defined(GORO_TSAN)
+  sanitizers::tsan_destroy_fiber(t->tsan_fiber);
+#endif
+  if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
+  std::byte* slot = reinterpret_cast<std::byte*>(t->stack);
+  t->~TaskRecord();
+  pool_->release(slot);
+  live_.fetch_sub(1, std::memory_order_release);
+  if (is_main) {
+    // Last touch of *this by this path: run() may destroy the runtime after joining.
+    main_done.store(1, std::memory_order_release);
+    futex_wake(&main_done, 1);
+  }
+}
+
+void Runtime::push_local(Worker* w, TaskRecord* t) noexcept {
+  while (!w->runq.push(t)) {
+    TaskRecord* batch[RunQueue::kSize / 2 + 1];
+    std::uint32_t n = w->runq.take_half(batch);
+    if (n == 0) continue;  // a thief made room
+    batch[n++] = t;
+    global_.enqueue_bulk(batch, n);
+    return;
+  }
+}
+
+void Runtime::ready(TaskRecord* t) noexcept {
+  t->state.store(TaskState::runnable, std::memory_order_relaxed);
+  if (unwinding_.load(std::memory_order_acquire)) return;  // the unwinder resumes it
+  Worker* w = this_worker();
+  if (w != nullptr && w->rt == this) {
+    if (w->current != nullptr) {
+      // Readied by the running task: run it next, as Go's runnext.
+      if (TaskRecord* old = w->runnext.exchange(t, std::memory_order_acq_rel))
+        push_local(w, old);
+    } else {
+      push_local(w, t);
+    }
+  } else {
+    global_.enqueue(t);
+  }
+  wake_idle_if_needed();
+}
+
+void Runtime::wake_idle_if_needed() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (idle_count_.load(std::memory_order_seq_cst) > 0 &&
+      spinning_count_.load(std::memory_order_seq_cst) == 0)
+    wake_one_idle();
+}
+
+void Runtime::wake_one_idle() noexcept {
+  Worker* w = nullptr;
+  {
+    std::lock_guard guard(idle_lock_);
+    if (idle_workers_.empty()) return;
+    w = idle_workers_.back();
+    idle_workers_.pop_back();
+    idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  w->wake_word.store(1, std::memory_order_release);
+  futex_wake(&w->wake_word, 1);
+}
+
+void Runtime::wake_all_idle() noexcept {
+  std::vector<Worker*> woken;
+  {
+    std::lock_guard guard(idle_lock_);
+    woken.swap(idle_workers_);
+    idle_count_.fetch_sub(static_cast<int>(woken.size()), std::memory_order_seq_cst);
+  }
+  for (Worker* w : woken) {
+    w->wake_word.store(1, std::memory_order_release);
+    futex_wake(&w->wake_word, 1);
+  }
+}
+
+bool Runtime::any_work_visible() noexcept {
+  if (global_.size_approx() > 0) return true;
+  for (auto& w : workers_)
+    if (!w->runq.empty() || w->runnext.load(std::memory_order_acquire) != nullptr) return true;
+  return next_timer_ns_.load(std::memory_order_acquire) <= now_ns();
+}
+
+void Runtime::add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg) {
+  bool earliest;
+  {
+    std::lock_guard guard(timer_lock_);
+    timers_.push_back(Timer{when, timer_seq_++, fire, drop, arg});
+    std::push_heap(timers_.begin(), timers_.end(), timer_later);
+    earliest = timers_.front().seq == timer_seq_ - 1;
+    if (earliest) next_timer_ns_.store(when, std::memory_order_release);
+  }
+  // An idle worker may be sleeping until a later deadline: let it re-arm.
+  if (earliest && idle_count_.load(std::memory_order_seq_cst) > 0) wake_one_idle();
+}
+
+bool Runtime::run_due_timers(Worker* w) {
+  (void)w;
+  std::int64_t next = next_timer_ns_.load(std::memory_order_acquire);
+  if (next == INT64_MAX) return false;
+  std::int64_t now = now_ns();
+  if (now < next) return false;
+  Timer due[32];
+  int count = 0;
+  {
+    std::lock_guard guard(timer_lock_);
+    while (!timers_.empty() && timers_.front().when <= now && count < 32) {
+      std::pop_heap(timers_.begin(), timers_.end(), timer_later);
+      due[count++] = timers_.back();
+      timers_.pop_back();
+    }
+    next_timer_ns_.store(timers_.empty() ? INT64_MAX : timers_.front().when,
+                         std::memory_order_release);
+  }
+  for (int i = 0; i < count; ++i) due[i].fire(due[i].arg);
+  return count > 0;
+}
+
+TaskRecord* Runtime::try_get_work(Worker* w) {
+  // Fairness: now and then the global queue goes first, so local work cannot starve it.
+  if (++w->tick % 61 == 0) {
+    TaskRecord* t = nullptr;
+    if (global_.try_dequeue(t)) return t;
+  }
+  if (TaskRecord* t = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) return t;
+  if (TaskRecord* t = w->runq.pop()) return t;
+  TaskRecord* batch[32];
+  std::size_t n = global_.try_dequeue_bulk(batch, 32);
+  if (n > 0) {
+    for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
+    return batch[0];
+  }
+  return nullptr;
+}
+
+TaskRecord* Runtime::steal(Worker* w) {
+  const std::size_t n = workers_.size();
+  if (n < 2) return nullptr;
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const std::size_t start = fast_random() % n;
+    for (std::size_t k = 0; k < n; ++k) {
+      Worker* victim = workers_[(start + k) % n].get();
+      if (victim == w) continue;
+      if (TaskRecord* t = victim->runq.steal_into(w->runq)) return t;
+      // Last attempt: take the victim's runnext too, or a task readied by a worker that
+      // then stays busy for long would wait for it.
+      if (attempt == kAttempts - 1)
+        if (TaskRecord* t = victim->runnext.exchange(nullptr, std::memory_order_acq_rel))
+          return t;
+    }
+  }
+  return nullptr;
+}
+
+TaskRecord* Runtime::find_runnable(Worker* w) {
+  for (;;) {
+    if (stopping_.load(std::memory_order_acquire)) return nullptr;
+    run_due_timers(w);
+    if (TaskRecord* t = try_get_work(w)) return t;
+
+    // Spin: new work usually arrives within microseconds, and sleeping then waking a
+    // thread costs ~20 us on this kind of machine. At most half the busy workers spin.
+    const int busy = static_cast<int>(workers_.size()) - idle_count_.load(std::memory_order_relaxed);
+    if (workers_.size() > 1 &&
+        2 * spinning_count_.load(std::memory_order_relaxed) < std::max(busy, 1)) {
+      w->spinning = true;
+      spinning_count_.fetch_add(1, std::memory_order_seq_cst);
+      TaskRecord* found = nullptr;
+      for (int round = 0; round < 64 && found == nullptr; ++round) {
+        if (stopping_.load(std::memory_order_acquire)) break;
+        run_due_timers(w);
+        found = try_get_work(w);
+        if (found == nullptr) found = steal(w);
+        if (found == nullptr)
+          for (int i = 0; i < 50; ++i) cpu_relax();
+      }
+      w->spinning = false;
+      spinning_count_.fetch_sub(1, std::memory_order_seq_cst);
+      if (found != nullptr) {
+        // We stopped spinning with work in hand; more may be coming: keep one spinner.
+        wake_idle_if_needed();
+        return found;
+      }
+    } else if (TaskRecord* t = steal(w)) {
+      return t;
+    }
+
+    // Go idle. Register first, then re-check (see the wake-up protocol in the header).
+    {
+      std::lock_guard guard(idle_lock_);
+      idle_workers_.push_back(w);
+      idle_count_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto leave_idle = [&] {
+      {
+        std::lock_guard guard(idle_lock_);
+        auto it = std::find(idle_workers_.begin(), idle_workers_.end(), w);
+        if (it != idle_workers_.end()) {
+          idle_workers_.erase(it);
+          idle_count_.fetch_sub(1, std::memory_order_seq_cst);
+          return;
+        }
+      }
+      // A waker already took us off the list: consume its wake-up.
+      while (w->wake_word.exchange(0, std::memory_order_acquire) == 0)
+        futex_wait(&w->wake_word, 0);
+    };
+    if (stopping_.load(std::memory_order_acquire) || any_work_visible()) {
+      leave_idle();
+      continue;
+    }
+    for (;;) {
+      std::int64_t deadline = next_timer_ns_.load(std::memory_order_acquire);
+      if (deadline == INT64_MAX) {
+        futex_wait(&w->wake_word, 0);
+      } else {
+        std::int64_t wait = deadline - now_ns();
+        if (wait > 0) futex_wait_for(&w->wake_word, 0, wait);
+      }
+      if (w->wake_word.exchange(0, std::memory_order_acquire) == 1) break;  // woken
+      if (stopping_.load(std::memory_order_acquire) ||
+          next_timer_ns_.load(std::memory_order_acquire) <= now_ns()) {
+        leave_idle();
+        break;
+      }
+    }
+  }
+}
+
+void Runtime::execute(Worker* w, TaskRecord* t) {
+  w->current = t;
+  t->state.store(TaskState::running, std::memory_order_relaxed);
+  sanitizers::start_switch(&w->asan_fake_stack, stack_bottom_of(t), stack_extent_of(t));
+#if defined(GORO_TSAN)
+  sanitizers::tsan_switch_to(t->tsan_fiber);
+#endif
+  ctx::transfer_t back = ctx::jump_fcontext(t->ctx, w);
+  sanitizers::finish_switch(w->asan_fake_stack, nullptr, nullptr);
+  w->current = nullptr;
+  const AfterSwitch after = w->after;
+  w->after = AfterSwitch::none;
+  switch (after) {
+    case AfterSwitch::park: {
+      t->ctx = back.fctx;
+      t->state.store(TaskState::parked, std::memory_order_relaxed);
+      void (*release)(void*) = w->release;
+      void* arg = w->release_arg;
+      w->release = nullptr;
+      // From here on t may be woken and run on another worker: do not touch it.
+      if (release) release(arg);
+      break;
+    }
+    case AfterSwitch::yield:
+      t->ctx = back.fctx;
+      t->state.store(TaskState::runnable, std::memory_order_relaxed);
+      if (unwinding_.load(std::memory_order_acquire)) break;
+      push_local(w, t);
+      break;
+    case AfterSwitch::finish:
+      t->state.store(TaskState::finished, std::memory_order_relaxed);
+      free_task(t);
+      break;
+    case AfterSwitch::none:
+      break;
+  }
+}
+
+void Runtime::worker_main(Worker* w) {
+  t_worker = w;
+  install_overflow_handler_for_this_thread();
+  w->tsan_fiber = sanitizers::tsan_current_fiber();
+  while (TaskRecord* t = find_runnable(w)) execute(w, t);
+  t_worker = nullptr;
+  exited_workers_.fetch_add(1, std::memory_order_release);
+}
+
+// ------------------------------------------------------------------ switching out of tasks
+
+namespace {
+
+// Switches from the running task t (on worker w) back to a worker loop; returns the
+// worker that resumed it, which may run on another thread.
+Worker* switch_out(Worker* w, AfterSwitch after) {
+  w->after = after;
+  void* fake_stack = nullptr;
+  sanitizers::start_switch(after == AfterSwitch::finish ? nullptr : &fake_stack,
+                           w->stack_bottom, w->stack_size);
+#if defined(GORO_TSAN)
+  sanitizers::tsan_switch_to(w->tsan_fiber);
+#endif
+  ctx::transfer_t back = ctx::jump_fcontext(w->sched_ctx, nullptr);
+  auto* resumed_by = static_cast<Worker*>(back.data);
+  resumed_by->sched_ctx = back.fctx;
+  sanitizers::finish_switch(fake_stack, &resumed_by->stack_bottom, &resumed_by->stack_size);
+  return resumed_by;
+}
+
+void log_task_exception(const TaskRecord* t, std::exception_ptr error) {
+  std::string what = "an exception not derived from std::exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    what = std::string(typeid(e).name()) + ": " + e.what();
+  } catch (...) {
+  }
+  logger().critical(
+      "task {}{}{}{} (spawned at {}:{} in {}) exited with an uncaught exception: {}. "
+      "Catch it inside the task, or set goro::Config::on_panic = "
+      "goro::PanicPolicy::log_and_continue.",
+      t->id, t->name.empty() ? "" : " \"", t->name, t->name.empty() ? "" : "\"",
+      t->spawn_site.file_name(), t->spawn_site.line(), t->spawn_site.function_name(), what);
+  logger().flush();
+}
+
+void run_task_body(TaskRecord* t) {
+  try {
+    if (!t->runtime->unwinding()) t->closure_ops->invoke(t->closure);
+  } catch (const TaskUnwind&) {
+    // run() is unwinding this task: done.
+  } catch (...) {
+    log_task_exception(t, std::current_exception());
+    if (t->runtime->config().on_panic == PanicPolicy::terminate) std::terminate();
+  }
+  t->closure_ops->destroy(t->closure);
+}
+
+void task_entry(ctx::transfer_t from) {
+  auto* w = static_cast<Worker*>(from.data);
+  w->sched_ctx = from.fctx;
+  sanitizers::finish_switch(nullptr, &w->stack_bottom, &w->stack_size);
+  TaskRecord* t = w->current;
+  run_task_body(t);
+  switch_out(this_worker(), AfterSwitch::finish);
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    park_thread(release, release_arg);
+    return;
+  }
+  TaskRecord* t = w->current;
+  Runtime* rt = t->runtime;
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) {
+    if (release) release(release_arg);
+    throw TaskUnwind{};
+  }
+  if (!StackPool::for_size(rt->config().stack_size).canary_intact(
+          reinterpret_cast<std::byte*>(t->stack)))
+    report_stack_overflow(t, true);
+  {
+    std::lock_guard guard(t->record_lock);
+    t->wait_reason = site.reason;
+    t->wait_site = site.where;
+    t->wait_object = site.object;
+    t->blocked_since_ns = coarse_now_ns();
+  }
+  w->release = release;
+  w->release_arg = release_arg;
+  switch_out(w, AfterSwitch::park);
+  {
+    std::lock_guard guard(t->record_lock);
+    t->wait_reason = diag::WaitReason::none;
+    t->wait_object = nullptr;
+  }
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+}
+
+void task_yield() {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  Runtime* rt = w->current->runtime;
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+  switch_out(w, AfterSwitch::yield);
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+}
+
+TaskRecord* current_task_record() noexcept {
+  Worker* w = this_worker();
+  return w ? w->current : nullptr;
+}
+
+// ------------------------------------------------------------------------ shutdown
+
+std::size_t Runtime::report_leftovers() {
+  std::vector<std::string> lines;
+  std::size_t count = 0;
+  registry_for_each([&](const TaskRecord& t) {
+    if (t.runtime != this || t.id == main_task_id_) return;
+    ++count;
+    if (leak_policy_ == LeakPolicy::off || lines.size() >= 50) return;
+    std::lock_guard guard(t.record_lock);
+    std::string line = "  task " + std::to_string(t.id);
+    if (!t.name.empty()) line += " \"" + t.name + "\"";
+    line += " [" + std::string(diag::to_string(t.wait_reason)) + "]";
+    if (t.wait_reason != diag::WaitReason::none)
+      line += " at " + std::string(t.wait_site.file_name()) + ":" +
+              std::to_string(t.wait_site.line());
+    line += ", spawned at " + std::string(t.spawn_site.file_name()) + ":" +
+            std::to_string(t.spawn_site.line());
+    lines.push_back(std::move(line));
+  });
+  if (count > 0 && leak_policy_ != LeakPolicy::off) {
+    std::string all;
+    for (auto& l : lines) all += "\n" + l;
+    if (count > lines.size()) all += "\n  ... and " + std::to_string(count - lines.size()) + " more";
+    logger().warn("{} goro task{} still alive when the {} ended (leaked):{}", count,
+                  count == 1 ? " was" : "s were",
+                  is_default_ ? "process" : "main task of goro::run", all);
+    logger().flush();
+  }
+  return count;
+}
+
+void Runtime::stop_workers() {
+  stopping_.store(true, std::memory_order_seq_cst);
+  wake_all_idle();
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+void Runtime::unwind_all_tasks() {
+  unwinding_.store(true, std::memory_order_seq_cst);
+  // Queued entries are stale now: the registry is the list of what is left.
+  TaskRecord* ignored = nullptr;
+  while (global_.try_dequeue(ignored)) {
+  }
+  for (auto& w : workers_) {
+    w->runnext.store(nullptr, std::memory_order_relaxed);
+    while (w->runq.pop() != nullptr) {
+    }
+  }
+  std::vector<Timer> timers;
+  {
+    std::lock_guard guard(timer_lock_);
+    timers.swap(timers_);
+    next_timer_ns_.store(INT64_MAX);
+  }
+  for (Timer& timer : timers)
+    if (timer.drop) timer.drop(timer.arg);
+
+  // This thread becomes a worker that resumes each task once so it unwinds.
+  Worker unwinder;
+  unwinder.rt = this;
+  unwinder.index = static_cast<unsigned>(workers_.size());
+  unwinder.tsan_fiber = sanitizers::tsan_current_fiber();
+  Worker* saved = t_worker;
+  t_worker = &unwinder;
+  registry_for_each([&](const TaskRecord& t) {
+    if (t.runtime == this) unwind_live_[const_cast<TaskRecord*>(&t)] = t.id;
+  });
+  std::vector<std::pair<TaskRecord*, TaskId>> pending;
+  std::unordered_map<TaskId, bool> resumed_once;
+  for (;;) {
+    pending.clear();
+    for (auto [t, id] : unwind_live_) {
+      TaskState s = t->state.load(std::memory_order_relaxed);
+      if (s == TaskState::runnable || (s == TaskState::parked && !resumed_once.count(id)))
+        pending.emplace_back(t, id);
+    }
+    if (pending.empty()) break;
+    for (auto [t, id] : pending) {
+      // A record freed earlier in this pass may hold another task by now.
+      auto it = unwind_live_.find(t);
+      if (it == unwind_live_.end() || it->second != id) continue;
+      resumed_once[id] = true;
+      execute(&unwinder, t);
+    }
+  }
+  t_worker = saved;
+  std::size_t stuck = live_.load();
+  if (stuck > 0)
+    logger().error(
+        "goro::run: {} task(s) could not be unwound: they blocked again inside a destructor "
+        "while unwinding. Their stacks are kept (leaked).",
+        stuck);
+}
+
+int Runtime::finish_run(TaskRecord* main_task) {
+  (void)main_task;
+  while (main_done.load(std::memory_order_acquire) == 0) futex_wait(&main_done, 0);
+  std::size_t leftovers = report_leftovers();
+  stop_workers();
+  unwind_all_tasks();
+  return (leak_policy_ == LeakPolicy::fail && leftovers > 0) ? 1 : 0;
+}
+
+void Runtime::shutdown_at_exit() {
+  std::size_t leftovers = report_leftovers();
+  // Workers blocked in a task that never yields would hang a join: wait a bounded time
+  // for each, then let the process exit around them.
+  stopping_.store(true, std::memory_order_seq_cst);
+  wake_all_idle();
+  const std::int64_t give_up = now_ns() + 1'000'000'000;
+  for (auto& w : workers_) {
+    while (w->thread.joinable()) {
+      if (exited_workers_.load(std::memory_order_acquire) == workers_.size() ||
+          now_ns() > give_up)
+        break;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      wake_all_idle();
+    }
+  }
+  for (auto& w : workers_) {
+    if (!w->thread.joinable()) continue;
+    if (exited_workers_.load(std::memory_order_acquire) == workers_.size())
+      w->thread.join();
+    else
+      w->thread.detach();
+  }
+  if (leak_policy_ == LeakPolicy::fail && leftovers > 0) {
+    std::fflush(nullptr);
+    std::_Exit(1);
+  }
+}
+
+// ------------------------------------------------------------------ default runtime
+
+namespace {
+std::atomic<Runtime*> g_default_runtime{nullptr};
+std::mutex g_default_mutex;
+
+void shutdown_default_runtime() {
+  if (Runtime* rt = g_default_runtime.load(std::memory_order_acquire)) rt->shutdown_at_exit();
+  // The runtime object stays allocated: detached workers or parked tasks may use it.
+}
+}  // namespace
+
+Runtime& current_or_default_runtime() {
+  if (Worker* w = this_worker()) return *w->rt;
+  if (Runtime* rt = g_default_runtime.load(std::memory_order_acquire)) return *rt;
+  std::lock_guard guard(g_default_mutex);
+  if (Runtime* rt = g_default_runtime.load(std::memory_order_acquire)) return *rt;
+  auto* rt = new Runtime(Config{}, /*is_default=*/true);
+  rt->start();
+  g_default_runtime.store(rt, std::memory_order_release);
+  std::atexit(shutdown_default_runtime);
+  return *rt;
+}
+
+void add_timer(std::int64_t when_ns, void (*fire)(void*), void (*drop)(void*), void* arg) {
+  current_or_default_runtime().add_timer(when_ns, fire, drop, arg);
+}
+
+void ready_task(TaskRecord* t) noexcept { t->runtime->ready(t); }
+
+TaskId spawn_task(const SpawnOptions* opts, const std::source_location& where, std::size_t size,
+                  std::size_t align, void (*construct)(void*, void*), void* arg,
+                  const ClosureOps& ops) {
+  Runtime& rt = current_or_default_runtime();
+  TaskRecord* t = rt.create_task(opts, where, size, align, construct, arg, ops);
+  const TaskId id = t->id;  // t may run and be freed as soon as it is ready
+  rt.ready(t);
+  return id;
+}
+
+}  // namespace goro::detail
+
+// --------------------------------------------------------------------- public API
+
+namespace goro {
+
+int run(std::function<void()> main_task, Config cfg) {
+  if (!main_task) throw std::invalid_argument("goro::run: main_task is empty");
+  auto rt = std::make_unique<detail::Runtime>(cfg, /*is_default=*/false);
+  rt->start();
+  SpawnOptions opts{"main"};
+  std::function<void()>* fn = &main_task;
+  detail::TaskRecord* t = rt->create_task(
+      &opts, std::source_location::current(), sizeof(detail::MainClosure),
+      alignof(detail::MainClosure),
+      [](void* storage, void* src) {
+        ::new (storage) detail::MainClosure{*static_cast<std::function<void()>**>(src)};
+      },
+      &fn, detail::closure_ops<detail::MainClosure>);
+  rt->set_main_task(t->id);
+  rt->ready(t);
+  int code = rt->finish_run(t);
+  if (rt->live_tasks() > 0) {
+    (void)rt.release();  // tasks that could not be unwound still point at it
+  }
+  return code;
+}
+
+void yield() { detail::task_yield(); }
+
+void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
+  detail::Worker* w = detail::this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    if (d.count() > 0) std::this_thread::sleep_for(d);
+    return;
+  }
+  if (d.count() <= 0) {
+    detail::task_yield();
+    return;
+  }
+  struct SleepArgs {
+    detail::Runtime* rt;
+    std::int64_t when;
+    detail::TaskRecord* task;
+  } args{w->rt, detail::now_ns() + d.count(), w->current};
+  detail::park(
+      {diag::WaitReason::sleep, where, nullptr},
+      [](void* p) {
+        auto* a = static_cast<SleepArgs*>(p);
+        a->rt->add_timer(
+            a->when, [](void* t) { detail::ready_task(static_cast<detail::TaskRecord*>(t)); },
+            nullptr, a->task);
+      },
+      &args);
+}
+
+TaskId current_task() noexcept {
+  detail::Worker* w = detail::this_worker();
+  return (w && w->current) ? w->current->id : 0;
+}
+
+}  // namespace goro

@@ -1,0 +1,189 @@
+// runtime/src/scheduler.hpp — the M:N scheduler: workers, run queues, idle parking, timers.
+//
+// Structure (Go's proc.go, simplified):
+// - Each Worker is one OS thread with a local run queue (a 256-slot ring: the owner
+//   pushes and pops, thieves steal half with a CAS on head) and a `runnext` slot. A task
+//   readied or spawned by a running task goes to runnext, so a ping-ponging pair or a
+//   spawn tree stays on one worker and runs depth-first.
+// - A global queue (moodycamel ConcurrentQueue) takes work from plain threads and the
+//   overflow of full local queues; every 61st schedule looks there first (fairness).
+// - An idle worker spins briefly (stealing), then parks on its futex. No lost wake-ups:
+//     producer:  push task; seq_cst fence; if idle_count > 0 && spinning == 0: wake one
+//     idler:     idle_count++ (seq_cst); re-check every queue and the timers; then sleep
+//   In the seq_cst order either the idler's re-check sees the task, or the producer sees
+//   idle_count > 0 and wakes an idler.
+// - Timers: one heap per runtime under timer_lock; the earliest deadline is mirrored in
+//   next_timer_ns so workers test it with one load. Idle workers sleep until it; a new
+//   earlier timer wakes an idle worker.
+//
+// Lock discipline: idle_lock guards idle_workers; timer_lock guards timers_, timer_seq_.
+// Neither is held while running tasks or timer callbacks.
+#pragma once
+
+#include <atomic>
+#include <concurrentqueue/concurrentqueue.h>
+#include <cstdint>
+#include <memory>
+#include <functional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "goro/detail/futex_lock.hpp"
+#include "goro/runtime.hpp"
+#include "registry.hpp"
+#include "task.hpp"
+
+namespace goro::detail {
+
+class Runtime;
+class StackPool;
+
+// Go's runq: single producer (the owner), multiple consumers (owner + thieves).
+class RunQueue {
+ public:
+  static constexpr std::uint32_t kSize = 256;
+  bool push(TaskRecord* t) noexcept;  // owner only; false when full
+  TaskRecord* pop() noexcept;         // owner only
+  // Moves about half of this queue into `into` (which must be empty and owned by the
+  // caller); returns one of the stolen tasks to run now, or nullptr.
+  TaskRecord* steal_into(RunQueue& into) noexcept;
+  // Owner only: moves half of the queue plus `extra` into `out` (for the global queue).
+  std::uint32_t take_half(TaskRecord** out) noexcept;
+  bool empty() const noexcept {
+    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
+  }
+
+ private:
+  std::atomic<std::uint32_t> head_{0};
+  std::atomic<std::uint32_t> tail_{0};
+  std::atomic<TaskRecord*> slots_[kSize]{};
+};
+
+// What the task that just switched out asks its worker to do, on the worker's stack.
+enum class AfterSwitch : std::uint8_t { none, park, yield, finish };
+
+struct Worker {
+  Runtime* rt = nullptr;
+  unsigned index = 0;
+  std::thread thread;
+
+  std::atomic<TaskRecord*> runnext{nullptr};
+  RunQueue runq;
+
+  void* sched_ctx = nullptr;       // the worker loop's suspended context while a task runs
+  TaskRecord* current = nullptr;   // the running task, or nullptr in the scheduler
+  AfterSwitch after = AfterSwitch::none;
+  void (*release)(void*) = nullptr;
+  void* release_arg = nullptr;
+
+  std::uint32_t tick = 0;
+  bool spinning = false;
+  std::atomic<std::uint32_t> wake_word{0};  // idle parking futex: 1 = woken
+
+  // sanitizer state of the worker's own stack
+  void* asan_fake_stack = nullptr;
+  const void* stack_bottom = nullptr;
+  std::size_t stack_size = 0;
+  void* tsan_fiber = nullptr;
+};
+
+struct Timer {
+  std::int64_t when;
+  std::uint64_t seq;
+  void (*fire)(void*);
+  void (*drop)(void*);
+  void* arg;
+};
+
+class Runtime {
+ public:
+  Runtime(const Config& cfg, bool is_default);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  void start();
+  TaskRecord* create_task(const SpawnOptions* opts, const std::source_location& where,
+                          std::size_t size, std::size_t align, void (*construct)(void*, void*),
+                          void* arg, const ClosureOps& ops);
+  void ready(TaskRecord* t) noexcept;    // from any thread
+  void add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
+
+  // run(): wait for the main task, report leftovers, stop workers, unwind, join.
+  void set_main_task(TaskId id) noexcept { main_task_id_ = id; }
+  int finish_run(TaskRecord* main_task);
+  // Process exit for the default runtime: report, stop workers, never unwind.
+  void shutdown_at_exit();
+
+  const Config& config() const noexcept { return cfg_; }
+  std::size_t live_tasks() const noexcept { return live_.load(std::memory_order_acquire); }
+  bool unwinding() const noexcept { return unwinding_.load(std::memory_order_acquire); }
+  LeakPolicy leak_policy() const noexcept { return leak_policy_; }
+
+  // The main task signals this when it returns (run()).
+  std::atomic<std::uint32_t> main_done{0};
+
+ private:
+  friend struct WorkerLoop;
+  void worker_main(Worker* w);
+  TaskRecord* find_runnable(Worker* w);
+  TaskRecord* try_get_work(Worker* w);
+  TaskRecord* steal(Worker* w);
+  void push_local(Worker* w, TaskRecord* t) noexcept;
+  void wake_idle_if_needed() noexcept;
+  void wake_one_idle() noexcept;
+  void wake_all_idle() noexcept;
+  bool any_work_visible() noexcept;
+  bool run_due_timers(Worker* w);
+  void execute(Worker* w, TaskRecord* t);
+  void free_task(TaskRecord* t) noexcept;
+  void stop_workers();
+  void unwind_all_tasks();
+  std::size_t report_leftovers();
+
+  Config cfg_;
+  bool is_default_;
+  LeakPolicy leak_policy_;
+  StackPool* pool_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  moodycamel::ConcurrentQueue<TaskRecord*> global_;
+
+  std::atomic<int> idle_count_{0};
+  std::atomic<int> spinning_count_{0};
+  FutexLock idle_lock_;                // guards idle_workers_
+  std::vector<Worker*> idle_workers_;
+
+  FutexLock timer_lock_;               // guards timers_, timer_seq_
+  std::vector<Timer> timers_;          // min-heap on (when, seq)
+  std::uint64_t timer_seq_ = 0;
+  std::atomic<std::int64_t> next_timer_ns_{INT64_MAX};
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> unwinding_{false};
+  std::atomic<std::size_t> live_{0};
+  std::atomic<std::size_t> exited_workers_{0};
+  TaskId main_task_id_ = 0;
+  // While unwinding (one thread): records alive, to tell a freed record from a live one.
+  std::unordered_map<TaskRecord*, TaskId> unwind_live_;
+};
+
+// run()'s main task: calls the user's std::function, which outlives the task.
+struct MainClosure {
+  std::function<void()>* fn;
+  void operator()() const { (*fn)(); }
+};
+
+void park_thread(void (*release)(void*), void* arg);  // park.cpp
+void task_yield();
+void ready_task(TaskRecord* t) noexcept;
+TaskRecord* current_task_record() noexcept;
+
+// The worker the calling thread runs (nullptr on plain threads). Never inlined: a task
+// may resume on another thread, and a cached thread-local address would be stale.
+Worker* this_worker() noexcept;
+
+// The runtime of the calling task, else the default runtime (started on first use).
+Runtime& current_or_default_runtime();
+
+}  // namespace goro::detail

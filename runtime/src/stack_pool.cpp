@@ -1,0 +1,319 @@
+// runtime/src/stack_pool.cpp — see stack_pool.hpp for the layout and invariants.
+#include "stack_pool.hpp"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "sanitizers.hpp"
+#include "task.hpp"
+
+namespace goro::detail {
+
+struct Region {
+  std::byte* base;
+  std::size_t bytes;
+  std::size_t slot_size;
+  std::size_t nslots;
+  std::atomic<std::size_t> guarded{0};  // slots [0, guarded) have a PROT_NONE guard page
+};
+
+namespace {
+
+constexpr std::size_t kRegionBytes = std::size_t{32} << 20;  // 32 MiB of address space
+constexpr std::size_t kMaxRegions = 1 << 17;                  // 4 TiB of stacks
+constexpr std::uint64_t kCanary = 0x676f726f5f737461ULL;      // "goro_sta"
+constexpr std::size_t kCanaryWords = 8;
+
+// Append-only table read by the signal handler.
+std::atomic<Region*> g_regions[kMaxRegions];
+std::atomic<std::size_t> g_region_count{0};
+
+std::atomic<long> g_guards_left{-1};  // -1: not yet read from the environment
+
+long guard_budget() {
+  long v = g_guards_left.load(std::memory_order_relaxed);
+  if (v >= 0) return v;
+  long budget = 16384;
+  if (const char* env = std::getenv("GORO_STACK_GUARDS")) {
+    char* end = nullptr;
+    long parsed = std::strtol(env, &end, 10);
+    if (end != env && parsed >= 0) budget = parsed;
+  }
+  long expected = -1;
+  g_guards_left.compare_exchange_strong(expected, budget);
+  return g_guards_left.load();
+}
+
+bool take_guard() {
+  guard_budget();
+  long v = g_guards_left.load(std::memory_order_relaxed);
+  while (v > 0) {
+    if (g_guards_left.compare_exchange_weak(v, v - 1, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
+
+std::byte*& free_link(std::byte* slot, std::size_t slot_size) {
+  return *reinterpret_cast<std::byte**>(slot + slot_size - sizeof(std::byte*));
+}
+
+void write_canary(std::byte* slot) {
+  auto* words = reinterpret_cast<std::uint64_t*>(slot);
+  for (std::size_t i = 0; i < kCanaryWords; ++i) words[i] = kCanary;
+}
+
+// A small per-thread cache so that spawn/exit on a worker takes no lock.
+struct ThreadCache {
+  static constexpr int kCap = 64;
+  StackPool* pool = nullptr;
+  std::byte* slots[kCap];
+  int count = 0;
+  ~ThreadCache() {
+    if (pool)
+      while (count > 0) pool->release_to_pool(slots[--count]);
+  }
+};
+
+}  // namespace
+
+std::size_t StackPool::page_size() noexcept {
+  static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return size;
+}
+
+StackPool& StackPool::for_size(std::size_t stack_size) {
+  static std::mutex mu;
+  static std::map<std::size_t, StackPool*>* pools = new std::map<std::size_t, StackPool*>();
+  const std::size_t page = page_size();
+  std::size_t slot = ((stack_size + page - 1) / page) * page + page;  // + guard page
+  std::lock_guard guard(mu);
+  auto it = pools->find(slot);
+  if (it != pools->end()) return *it->second;
+  auto* pool = new StackPool(slot);  // lives forever: slots may outlive any runtime
+  pools->emplace(slot, pool);
+  return *pool;
+}
+
+StackPool::StackPool(std::size_t slot_size) : slot_size_(slot_size) {}
+
+std::byte* StackPool::carve() {
+  // lock_ held
+  if (region_ == nullptr || carved_in_region_ == region_->nslots) {
+    std::size_t bytes = std::max(kRegionBytes, slot_size_ * 4);
+    bytes = (bytes / slot_size_) * slot_size_;
+    void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) throw std::bad_alloc();
+    std::size_t index = g_region_count.load(std::memory_order_relaxed);
+    if (index >= kMaxRegions) {
+      ::munmap(mem, bytes);
+      throw std::bad_alloc();
+    }
+    auto* region = new Region{static_cast<std::byte*>(mem), bytes, slot_size_,
+                              bytes / slot_size_, {}};
+    g_regions[index].store(region, std::memory_order_release);
+    g_region_count.store(index + 1, std::memory_order_release);
+    sanitizers::register_root_region(mem, bytes);
+    region_ = region;
+    carved_in_region_ = 0;
+  }
+  std::byte* slot = region_->base + carved_in_region_ * slot_size_;
+  // Guards are only given to a prefix of each region, so "guarded" is one counter.
+  bool guarded = carved_in_region_ == region_->guarded.load(std::memory_order_relaxed) &&
+                 take_guard();
+  if (guarded && ::mprotect(slot, page_size(), PROT_NONE) != 0) {
+    guarded = false;  // out of map entries: fall back to the canary
+    g_guards_left.store(0, std::memory_order_relaxed);
+  }
+  if (guarded)
+    region_->guarded.store(carved_in_region_ + 1, std::memory_order_release);
+  else
+    write_canary(slot);
+  ++carved_in_region_;
+  return slot;
+}
+
+namespace {
+thread_local ThreadCache t_cache;
+}
+
+std::byte* StackPool::acquire() {
+  ThreadCache& cache = t_cache;
+  std::byte* slot = nullptr;
+  if (cache.pool == this && cache.count > 0) {
+    slot = cache.slots[--cache.count];
+  } else {
+    std::lock_guard guard(lock_);
+    if (free_head_ != nullptr) {
+      slot = free_head_;
+      free_head_ = free_link(slot, slot_size_);
+    } else {
+      slot = carve();
+    }
+  }
+  sanitizers::unpoison(slot + page_size(), slot_size_ - page_size());
+  return slot;
+}
+
+void StackPool::release(std::byte* slot) noexcept {
+  ThreadCache& cache = t_cache;
+  if (cache.pool == nullptr) cache.pool = this;
+  if (cache.pool == this && cache.count < ThreadCache::kCap) {
+    cache.slots[cache.count++] = slot;
+    return;
+  }
+  release_to_pool(slot);
+}
+
+void StackPool::release_to_pool(std::byte* slot) noexcept {
+  std::lock_guard guard(lock_);
+  free_link(slot, slot_size_) = free_head_;
+  free_head_ = slot;
+}
+
+bool StackPool::canary_intact(const std::byte* slot) const noexcept {
+  const auto* words = reinterpret_cast<const std::uint64_t*>(slot);
+  // Guarded slots have no canary: reading the guard page would fault.
+  std::size_t n = g_region_count.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    Region* r = g_regions[i].load(std::memory_order_acquire);
+    if (slot >= r->base && slot < r->base + r->bytes) {
+      std::size_t index = static_cast<std::size_t>(slot - r->base) / r->slot_size;
+      if (index < r->guarded.load(std::memory_order_acquire)) return true;
+      break;
+    }
+  }
+  for (std::size_t i = 0; i < kCanaryWords; ++i)
+    if (words[i] != kCanary) return false;
+  return true;
+}
+
+const std::byte* StackPool::guard_slot_of(const void* addr) noexcept {
+  const auto* a = static_cast<const std::byte*>(addr);
+  std::size_t n = g_region_count.load(std::memory_order_acquire);
+  for (std::size_t i = 0; i < n; ++i) {
+    Region* r = g_regions[i].load(std::memory_order_acquire);
+    if (a < r->base || a >= r->base + r->bytes) continue;
+    std::size_t index = static_cast<std::size_t>(a - r->base) / r->slot_size;
+    const std::byte* slot = r->base + index * r->slot_size;
+    if (index < r->guarded.load(std::memory_order_acquire) && a < slot + page_size()) return slot;
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- overflow reporting
+
+const TaskRecord* current_task_record_for_signal() noexcept;  // scheduler.cpp
+
+namespace {
+
+struct sigaction g_previous_segv;
+std::once_flag g_handler_once;
+
+void write_str(const char* s) {
+  if (::write(2, s, std::strlen(s)) < 0) {
+  }
+}
+
+void write_num(unsigned long long v) {
+  char buf[24];
+  int i = 23;
+  buf[i] = '\0';
+  do {
+    buf[--i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && i > 0);
+  write_str(buf + i);
+}
+
+void segv_handler(int sig, siginfo_t* info, void* context) {
+  if (StackPool::guard_slot_of(info->si_addr) != nullptr)
+    report_stack_overflow(current_task_record_for_signal(), false);
+  // Not ours: let the previous handler (or the default action) deal with it.
+  if (g_previous_segv.sa_flags & SA_SIGINFO) {
+    if (g_previous_segv.sa_sigaction) {
+      g_previous_segv.sa_sigaction(sig, info, context);
+      return;
+    }
+  } else if (g_previous_segv.sa_handler != SIG_DFL && g_previous_segv.sa_handler != SIG_IGN) {
+    g_previous_segv.sa_handler(sig);
+    return;
+  }
+  ::signal(SIGSEGV, SIG_DFL);  // returning re-executes the faulting access
+}
+
+}  // namespace
+
+void report_stack_overflow(const TaskRecord* task, bool detected_by_canary) noexcept {
+  write_str("goro: fatal: stack overflow in ");
+  if (task != nullptr) {
+    write_str("task ");
+    write_num(task->id);
+    if (!task->name.empty()) {
+      write_str(" \"");
+      write_str(task->name.c_str());
+      write_str("\"");
+    }
+    write_str(" (spawned at ");
+    write_str(task->spawn_site.file_name());
+    write_str(":");
+    write_num(task->spawn_site.line());
+    write_str(" in ");
+    write_str(task->spawn_site.function_name());
+    write_str(")");
+  } else {
+    write_str("a goro task");
+  }
+  write_str(detected_by_canary
+                ? ": the canary at the bottom of its stack was overwritten (this stack has no "
+                  "guard page: GORO_STACK_GUARDS budget exhausted)"
+                : ": it ran into the guard page below its stack");
+  write_str(". Give tasks a larger stack with goro::Config::stack_size, or use less stack "
+            "(large locals, deep recursion).\n");
+  ::signal(SIGABRT, SIG_DFL);
+  ::abort();
+}
+
+void install_overflow_handler_for_this_thread() {
+  std::call_once(g_handler_once, [] {
+    struct sigaction action {};
+    action.sa_sigaction = segv_handler;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGSEGV, &action, &g_previous_segv);
+  });
+  // The handler must not run on the overflowed stack itself.
+  struct AltStack {
+    std::byte* memory = nullptr;
+    ~AltStack() {
+      if (memory == nullptr) return;
+      stack_t off{};
+      off.ss_flags = SS_DISABLE;
+      ::sigaltstack(&off, nullptr);
+      std::free(memory);
+    }
+  };
+  static thread_local AltStack alt;
+  if (alt.memory == nullptr) {
+    const std::size_t size = std::max<std::size_t>(64 * 1024, SIGSTKSZ);
+    alt.memory = static_cast<std::byte*>(std::malloc(size));
+    if (alt.memory == nullptr) return;
+    stack_t ss{};
+    ss.ss_sp = alt.memory;
+    ss.ss_size = size;
+    ss.ss_flags = 0;
+    ::sigaltstack(&ss, nullptr);
+  }
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,71 @@
+// runtime/src/task.hpp — the task control block (TaskRecord) and its wait record.
+//
+// A TaskRecord lives at the top of the task's own stack slot (stack_pool.hpp), followed
+// by the closure, so spawning allocates nothing beyond a pooled slot, and everything a
+// task owns sits in memory the runtime can name (the provable-leak analysis needs that).
+//
+// Field ownership:
+// - Identity (id, name, spawn_site, parent, runtime) is written once before the task is
+//   published and read-only afterwards.
+// - The wait record (wait_*) is written by the task itself just before it parks and
+//   cleared when it resumes; diag readers take `record_lock` to read it consistently.
+// - Scheduling fields (ctx, state, unwind_requested) belong to whichever worker runs or
+//   holds the task; handing the task over through a run queue publishes them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <source_location>
+#include <string>
+
+#include "goro/detail/futex_lock.hpp"
+#include "goro/detail/park.hpp"
+#include "goro/runtime.hpp"
+
+namespace goro::detail {
+
+class Runtime;
+struct StackSlot;
+
+enum class TaskState : std::uint8_t { runnable, running, parked, finished };
+
+struct TaskRecord {
+  // --- identity (immutable after spawn) ---
+  TaskId id = 0;
+  TaskId parent = 0;
+  std::source_location spawn_site;
+  std::string name;
+  Runtime* runtime = nullptr;
+  StackSlot* stack = nullptr;
+
+  // --- closure (in the stack slot, above the record) ---
+  void* closure = nullptr;
+  const ClosureOps* closure_ops = nullptr;
+  std::size_t closure_align = 0;
+  bool closure_on_heap = false;  // too big for the slot: operator new'd
+
+  // --- scheduling (owned by the worker holding the task) ---
+  void* ctx = nullptr;  // boost::context fcontext_t of the suspended fiber
+  std::atomic<TaskState> state{TaskState::runnable};
+#if defined(GORO_TSAN)
+  void* tsan_fiber = nullptr;
+#endif
+
+  // --- wait record: guarded by record_lock (writer: the task; readers: diag) ---
+  mutable FutexLock record_lock;
+  diag::WaitReason wait_reason = diag::WaitReason::none;
+  std::source_location wait_site;
+  const void* wait_object = nullptr;
+  std::int64_t blocked_since_ns = 0;  // coarse monotonic clock
+
+  // --- registry links: guarded by the registry shard's lock ---
+  TaskRecord* reg_prev = nullptr;
+  TaskRecord* reg_next = nullptr;
+};
+
+// Coarse monotonic clock in ns (a few ns per read; resolution ~1-4 ms): ages only.
+std::int64_t coarse_now_ns() noexcept;
+// Precise monotonic clock in ns: timers.
+std::int64_t now_ns() noexcept;
+
+}  // namespace goro::detail

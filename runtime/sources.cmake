@@ -1,6 +1,7 @@
 target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/park.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/record_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/scheduler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/sync.cpp)

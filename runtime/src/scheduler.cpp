@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "log.hpp"
+#include "record_pool.hpp"
 #include "sanitizers.hpp"
 #include "stack_pool.hpp"
 
@@ -55,13 +56,11 @@ bool timer_later(const Timer& a, const Timer& b) {
   return a.when != b.when ? a.when > b.when : a.seq > b.seq;
 }
 
-// The usable stack of a slot: everything above the guard page, below the record.
-const void* stack_bottom_of(const TaskRecord* t) {
-  return reinterpret_cast<const std::byte*>(t->stack) + StackPool::page_size();
-}
-std::size_t stack_extent_of(const TaskRecord* t) {
-  return static_cast<std::size_t>(reinterpret_cast<const std::byte*>(t) -
-                                  static_cast<const std::byte*>(stack_bottom_of(t)));
+static_assert(sizeof(TaskRecord) <= RecordPool::kBlockSize / 2,
+              "TaskRecord must leave room for small closures in its block");
+
+std::byte* align_down(std::byte* p, std::size_t a) {
+  return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
 }
 
 void task_entry(ctx::transfer_t from);
@@ -177,14 +176,8 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
                                  std::size_t size, std::size_t align,
                                  void (*construct)(void*, void*), void* arg,
                                  const ClosureOps& ops) {
-  std::byte* slot = pool_->acquire();
-  std::byte* top = slot + pool_->slot_size();
-  auto align_down = [](std::byte* p, std::size_t a) {
-    return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
-  };
-  std::byte* record_at = align_down(top - sizeof(TaskRecord), alignof(TaskRecord));
-  auto* t = ::new (record_at) TaskRecord();
-  t->stack = reinterpret_cast<StackSlot*>(slot);
+  void* block = RecordPool::instance().allocate();
+  auto* t = ::new (block) TaskRecord();
   t->runtime = this;
   t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   Worker* w = this_worker();
@@ -192,36 +185,25 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->spawn_site = where;
   if (opts && !opts->name.empty()) t->name = opts->name;
 
-  // The closure goes right below the record when it is small, else on the heap.
-  std::byte* stack_top;
-  const std::size_t closure_align = std::max<std::size_t>(align, 16);
-  if (size <= pool_->usable_size() / 4) {
-    std::byte* closure_at = align_down(record_at - size, closure_align);
+  // The closure goes right after the record when it fits in the block, else on the heap.
+  t->closure_align = std::max<std::size_t>(align, alignof(std::max_align_t));
+  std::byte* block_end = static_cast<std::byte*>(block) + RecordPool::kBlockSize;
+  std::byte* closure_at = align_down(block_end - size, t->closure_align);
+  if (size <= RecordPool::kBlockSize && closure_at >= reinterpret_cast<std::byte*>(t + 1)) {
     t->closure = closure_at;
-    stack_top = closure_at;
   } else {
-    t->closure = ::operator new(size, std::align_val_t(closure_align));
+    t->closure = ::operator new(size, std::align_val_t(t->closure_align));
     t->closure_on_heap = true;
-    stack_top = record_at;
   }
   try {
     construct(t->closure, arg);
   } catch (...) {
-    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
+    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
     t->~TaskRecord();
-    pool_->release(slot);
+    RecordPool::instance().deallocate(block);
     throw;
   }
-  t->closure_align = closure_align;
   t->closure_ops = &ops;
-
-  stack_top = align_down(stack_top - 64, 64);
-  std::size_t stack_size =
-      static_cast<std::size_t>(stack_top - (slot + StackPool::page_size()));
-  t->ctx = ctx::make_fcontext(stack_top, stack_size, &task_entry);
-#if defined(GORO_TSAN)
-  t->tsan_fiber = sanitizers::tsan_create_fiber();
-#endif
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
   live_.fetch_add(1, std::memory_order_relaxed);
   registry_add(t);
@@ -229,19 +211,31 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   return t;
 }
 
+void Runtime::bind_stack(TaskRecord* t) {
+  std::byte* slot = pool_->acquire();
+  std::byte* top = align_down(slot + pool_->slot_size(), 64);
+  t->stack = slot;
+  t->ctx = ctx::make_fcontext(top, static_cast<std::size_t>(top - (slot + StackPool::page_size())),
+                              &task_entry);
+#if defined(GORO_TSAN)
+  t->tsan_fiber = sanitizers::tsan_create_fiber();
+#endif
+}
+
 void Runtime::free_task(TaskRecord* t) noexcept {
-  if (!pool_->canary_intact(reinterpret_cast<std::byte*>(t->stack)))
-    report_stack_overflow(t, true);
+  if (t->stack != nullptr && !pool_->canary_intact(t->stack)) report_stack_overflow(t, true);
   const bool is_main = t->id == main_task_id_;
   registry_remove(t);
   if (unwinding_.load(std::memory_order_acquire)) unwind_live_.erase(t);
+  if (t->stack != nullptr) {
 #if defined(GORO_TSAN)
-  sanitizers::tsan_destroy_fiber(t->tsan_fiber);
+    sanitizers::tsan_destroy_fiber(t->tsan_fiber);
 #endif
+    pool_->release(t->stack);
+  }
   if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
-  std::byte* slot = reinterpret_cast<std::byte*>(t->stack);
   t->~TaskRecord();
-  pool_->release(slot);
+  RecordPool::instance().deallocate(t);
   live_.fetch_sub(1, std::memory_order_release);
   if (is_main) {
     // Last touch of *this by this path: run() may destroy the runtime after joining.
@@ -468,9 +462,11 @@ TaskRecord* Runtime::find_runnable(Worker* w) {
 }
 
 void Runtime::execute(Worker* w, TaskRecord* t) {
+  if (t->stack == nullptr) bind_stack(t);
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);
-  sanitizers::start_switch(&w->asan_fake_stack, stack_bottom_of(t), stack_extent_of(t));
+  sanitizers::start_switch(&w->asan_fake_stack, t->stack + StackPool::page_size(),
+                           pool_->usable_size());
 #if defined(GORO_TSAN)
   sanitizers::tsan_switch_to(t->tsan_fiber);
 #endif
@@ -588,9 +584,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     if (release) release(release_arg);
     throw TaskUnwind{};
   }
-  if (!StackPool::for_size(rt->config().stack_size).canary_intact(
-          reinterpret_cast<std::byte*>(t->stack)))
-    report_stack_overflow(t, true);
+  if (!rt->stack_pool().canary_intact(t->stack)) report_stack_overflow(t, true);
   {
     std::lock_guard guard(t->record_lock);
     t->wait_reason = site.reason;

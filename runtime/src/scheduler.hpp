@@ -120,6 +120,7 @@ class Runtime {
   std::size_t live_tasks() const noexcept { return live_.load(std::memory_order_acquire); }
   bool unwinding() const noexcept { return unwinding_.load(std::memory_order_acquire); }
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
+  StackPool& stack_pool() const noexcept { return *pool_; }
 
   // The main task signals this when it returns (run()).
   std::atomic<std::uint32_t> main_done{0};
@@ -137,6 +138,7 @@ class Runtime {
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
   void execute(Worker* w, TaskRecord* t);
+  void bind_stack(TaskRecord* t);
   void free_task(TaskRecord* t) noexcept;
   void stop_workers();
   void unwind_all_tasks();

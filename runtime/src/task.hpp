@@ -1,8 +1,10 @@
 // runtime/src/task.hpp — the task control block (TaskRecord) and its wait record.
 //
-// A TaskRecord lives at the top of the task's own stack slot (stack_pool.hpp), followed
-// by the closure, so spawning allocates nothing beyond a pooled slot, and everything a
-// task owns sits in memory the runtime can name (the provable-leak analysis needs that).
+// A TaskRecord lives in a pooled fixed-size block (record_pool.hpp) followed by the
+// closure when it fits, so spawning takes no syscall and no malloc in the steady state,
+// and everything a task owns sits in memory the runtime can name (the provable-leak
+// analysis needs that). The stack slot (stack_pool.hpp) is bound when the task first
+// runs, so tasks spawned but not yet started cost no stack.
 //
 // Field ownership:
 // - Identity (id, name, spawn_site, parent, runtime) is written once before the task is
@@ -25,7 +27,6 @@
 namespace goro::detail {
 
 class Runtime;
-struct StackSlot;
 
 enum class TaskState : std::uint8_t { runnable, running, parked, finished };
 
@@ -36,16 +37,16 @@ struct TaskRecord {
   std::source_location spawn_site;
   std::string name;
   Runtime* runtime = nullptr;
-  StackSlot* stack = nullptr;
 
-  // --- closure (in the stack slot, above the record) ---
+  // --- closure (in the record's block, right after the record, when it fits) ---
   void* closure = nullptr;
   const ClosureOps* closure_ops = nullptr;
   std::size_t closure_align = 0;
   bool closure_on_heap = false;  // too big for the slot: operator new'd
 
   // --- scheduling (owned by the worker holding the task) ---
-  void* ctx = nullptr;  // boost::context fcontext_t of the suspended fiber
+  std::byte* stack = nullptr;  // low address of the stack slot; null until first run
+  void* ctx = nullptr;         // boost::context fcontext_t of the suspended fiber
   std::atomic<TaskState> state{TaskState::runnable};
 #if defined(GORO_TSAN)
   void* tsan_fiber = nullptr;

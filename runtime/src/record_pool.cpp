@@ -1,0 +1,71 @@
+#include "record_pool.hpp"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+
+namespace goro::detail {
+
+namespace {
+constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+
+struct BlockCache {
+  static constexpr int kCap = 128;
+  void* blocks[kCap];
+  int count = 0;
+  ~BlockCache() {
+    while (count > 0) RecordPool::instance().deallocate_to_shared(blocks[--count]);
+  }
+};
+thread_local BlockCache t_blocks;
+}  // namespace
+
+RecordPool& RecordPool::instance() {
+  static RecordPool* pool = new RecordPool();  // never destroyed: tasks may outlive statics
+  return *pool;
+}
+
+void* RecordPool::allocate() {
+#if defined(GORO_ASAN)
+  return ::operator new(kBlockSize, std::align_val_t(64));
+#else
+  BlockCache& cache = t_blocks;
+  if (cache.count > 0) return cache.blocks[--cache.count];
+  std::lock_guard guard(lock_);
+  if (free_ != nullptr) {
+    void* block = free_;
+    free_ = *static_cast<void**>(block);
+    return block;
+  }
+  if (bump_ == bump_end_) {
+    auto* chunk = static_cast<std::byte*>(::operator new(kChunkBytes, std::align_val_t(64)));
+    chunks_.push_back(chunk);
+    bump_ = chunk;
+    bump_end_ = chunk + (kChunkBytes / kBlockSize) * kBlockSize;
+  }
+  void* block = bump_;
+  bump_ += kBlockSize;
+  return block;
+#endif
+}
+
+void RecordPool::deallocate(void* block) noexcept {
+#if defined(GORO_ASAN)
+  ::operator delete(block, std::align_val_t(64));
+#else
+  BlockCache& cache = t_blocks;
+  if (cache.count < BlockCache::kCap) {
+    cache.blocks[cache.count++] = block;
+    return;
+  }
+  deallocate_to_shared(block);
+#endif
+}
+
+void RecordPool::deallocate_to_shared(void* block) noexcept {
+  std::lock_guard guard(lock_);
+  *static_cast<void**>(block) = free_;
+  free_ = block;
+}
+
+}  // namespace goro::detail

@@ -108,8 +108,10 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
   // Nothing ready: queue on every channel and park.
   SelectState state;
   std::size_t queued = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].kind == SelectCaseView::Kind::fallback) continue;
+  // In poll order: when one channel appears in several cases, which of them a peer
+  // meets first is then random too (Go's TestPseudoRandomSend).
+  for (std::size_t k = 0; k < ncases; ++k) {
+    const std::size_t i = order[k];
     Waiter& w = waiters[queued++];
     init_waiter(w);
     w.select = &state;
@@ -128,7 +130,8 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
     locks.unlock_all();
   };
   try {
-    park({diag::WaitReason::select, where, nullptr}, unlock_all, &locks);
+    park({diag::WaitReason::select, where, nullptr, waiters, static_cast<std::uint32_t>(queued)},
+         unlock_all, &locks);
   } catch (...) {
     dequeue_losers();
     throw;

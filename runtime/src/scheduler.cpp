@@ -590,6 +590,8 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     t->wait_reason = site.reason;
     t->wait_site = site.where;
     t->wait_object = site.object;
+    t->wait_waiters = site.waiters;
+    t->wait_waiter_count = site.waiter_count;
     t->blocked_since_ns = coarse_now_ns();
   }
   w->release = release;
@@ -599,6 +601,8 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     std::lock_guard guard(t->record_lock);
     t->wait_reason = diag::WaitReason::none;
     t->wait_object = nullptr;
+    t->wait_waiters = nullptr;
+    t->wait_waiter_count = 0;
   }
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
 }

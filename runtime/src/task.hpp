@@ -57,6 +57,10 @@ struct TaskRecord {
   diag::WaitReason wait_reason = diag::WaitReason::none;
   std::source_location wait_site;
   const void* wait_object = nullptr;
+  // A select's waiters (each names its channel); valid while wait_reason is set: the
+  // task clears the record before its select returns and the waiters go away.
+  const Waiter* wait_waiters = nullptr;
+  std::uint32_t wait_waiter_count = 0;
   std::int64_t blocked_since_ns = 0;  // coarse monotonic clock
 
   // --- registry links: guarded by the registry shard's lock ---

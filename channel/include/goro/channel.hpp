@@ -19,6 +19,7 @@
 #include <iterator>
 #include <optional>
 #include <source_location>
+#include <type_traits>
 
 #include "goro/detail/channel_state.hpp"
 
@@ -82,14 +83,17 @@ class Channel : public detail::ChanHandle {
   }
 
   // Range-for: receives until the channel is closed and drained. The wait site recorded
-  // for every receive is the line of the for statement.
+  // for every receive is the line of the for statement. The element is an lvalue
+  // (`for (auto& v : ch)` works) except for move-only T, where it is an rvalue so that
+  // `for (T v : ch)` moves it out.
   class iterator {
    public:
     using value_type = T;
     using difference_type = std::ptrdiff_t;
+    using reference = std::conditional_t<std::is_copy_constructible_v<T>, T&, T&&>;
     iterator() = default;
     iterator(Channel* ch, std::source_location where) : ch_(ch), where_(where) { ++*this; }
-    T& operator*() const { return *current_; }
+    reference operator*() const { return static_cast<reference>(*current_); }
     T* operator->() const { return &*current_; }
     iterator& operator++() {
       current_ = ch_->recv(where_);

@@ -105,7 +105,9 @@ class WaitQueue {
 struct WaitSite {
   diag::WaitReason reason;
   std::source_location where;
-  const void* object = nullptr;  // channel / mutex / wait group, informational
+  const void* object = nullptr;      // channel / mutex / wait group, informational
+  const Waiter* waiters = nullptr;   // a select's waiters: one per channel case
+  std::uint32_t waiter_count = 0;
 };
 
 // Fills w.task / w.thread with the calling party.

@@ -1,0 +1,97 @@
+// Every park records why the task waits, the user's line, and since when; every task
+// records its spawn site and parent. (diag::tasks() reads them back.)
+#include <mutex>
+
+#include "goro_test.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using goro::diag::WaitReason;
+
+// Polls diag::tasks() until task `id` is parked with some reason (bounded).
+std::optional<goro::diag::TaskInfo> wait_until_parked(goro::TaskId id) {
+  for (int i = 0; i < 30000; ++i) {
+    for (auto& t : goro::diag::tasks())
+      if (t.id == id && t.reason != WaitReason::none) return t;
+    std::this_thread::sleep_for(1ms);
+  }
+  return std::nullopt;
+}
+
+struct Expect {
+  WaitReason reason;
+  unsigned line;
+};
+
+void check_parked(goro::TaskId id, Expect e, unsigned spawn_line) {
+  auto info = wait_until_parked(id);
+  ASSERT_TRUE(info.has_value()) << "task " << id << " never parked";
+  EXPECT_EQ(info->reason, e.reason) << goro::diag::to_string(info->reason);
+  EXPECT_EQ(info->wait_site.line(), e.line);
+  EXPECT_NE(std::string(info->wait_site.file_name()).find("wait_record_test.cpp"), std::string::npos);
+  EXPECT_EQ(info->spawn_site.line(), spawn_line);
+  EXPECT_EQ(info->parent, 0u);  // spawned from the plain test thread
+  EXPECT_GE(info->blocked_for.count(), 0);
+}
+
+TEST(WaitRecord, ChannelSendReceiveSelectAndNoCases) {
+  goro::Channel<int> full(1), empty, release;
+  full.send(0);
+  // Each task blocks on the line it is spawned on, so one number checks both sites.
+  const unsigned l1 = __LINE__ + 1;
+  auto sender = goro::go_spawn([full]() mutable { full.send(1); });
+  const unsigned l2 = __LINE__ + 1;
+  auto receiver = goro::go_spawn([empty]() mutable { empty.recv(); });
+  const unsigned l3 = __LINE__ + 1;
+  auto selecter = goro::go_spawn([empty, release]() mutable { std::optional<int> a, b; goro::select(goro::recv_case(empty, a), goro::recv_case(release, b)); });
+  check_parked(sender, {WaitReason::chan_send, l1}, l1);
+  check_parked(receiver, {WaitReason::chan_recv, l2}, l2);
+  check_parked(selecter, {WaitReason::select, l3}, l3);
+
+  // A blocked-forever select: spawned inside run(), which unwinds it at the end.
+  goro::run(
+      [&] {
+        const unsigned l4 = __LINE__ + 1;
+        auto id = goro::go_spawn([] { goro::select(); });
+        auto info = wait_until_parked(id);
+        ASSERT_TRUE(info.has_value());
+        EXPECT_EQ(info->reason, WaitReason::select_no_cases);
+        EXPECT_EQ(info->wait_site.line(), l4);
+        EXPECT_EQ(info->parent, goro::current_task());
+        EXPECT_EQ(goro::diag::to_string(info->reason), "select (no cases)");
+      },
+      goro::Config{.leak_policy = goro::LeakPolicy::off});
+
+  // Release everything so the test leaves no task behind.
+  EXPECT_EQ(full.recv(), 0);
+  EXPECT_EQ(full.recv(), 1);
+  empty.send(1);
+  empty.send(2);  // the receiver and the select take one each
+}
+
+TEST(WaitRecord, SleepWaitGroupAndMutex) {
+  goro::WaitGroup wg;
+  wg.add(1);
+  goro::Mutex mu;
+  mu.lock();
+  const unsigned l1 = __LINE__ + 1;
+  auto sleeper = goro::go_spawn([] { goro::sleep_for(200ms); });
+  const unsigned l2 = __LINE__ + 1;
+  auto waiter = goro::go_spawn([&] { wg.wait(); });
+  const unsigned l3 = __LINE__ + 1;
+  auto locker = goro::go_spawn([&] { mu.lock(); mu.unlock(); });
+  check_parked(sleeper, {WaitReason::sleep, l1}, l1);
+  check_parked(waiter, {WaitReason::wait_group, l2}, l2);
+  check_parked(locker, {WaitReason::mutex, l3}, l3);
+  EXPECT_EQ(goro::diag::to_string(WaitReason::wait_group), "wait group");
+  // Only channel waits count as "blocked" for blocked_tasks().
+  for (auto& t : goro::diag::blocked_tasks())
+    EXPECT_TRUE(t.id != sleeper && t.id != waiter && t.id != locker);
+  wg.done();
+  mu.unlock();
+  // The sleeper wakes by itself; find_leaks waits for it.
+  EXPECT_TRUE(goro::diag::find_leaks({.max_wait = 10s}).empty());
+}
+
+}  // namespace

@@ -51,8 +51,9 @@ TEST(StackOverflowDeathTest, CanaryNamesTheTaskWhenGuardsRunOut) {
               goro::Channel<int> done;
               goro::go_spawn({.name = "slightly-too-deep"}, [done, stack]() mutable {
                 volatile char first = 0;
-                // Past the usable stack and the whole guard-position page below it.
-                recurse(&first, stack + 4096 + 1024);
+                // Past the usable stack (rounded up to pages), the slack page below it
+                // and the canary just under the slot: at most stack + 2 pages + 64 bytes.
+                recurse(&first, stack + 2 * 4096 + 64 + 512);
                 done.send(1);
               });
               done.recv();

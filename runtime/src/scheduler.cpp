@@ -23,6 +23,7 @@ namespace {
 
 thread_local Worker* t_worker = nullptr;
 std::atomic<TaskId> g_next_task_id{1};
+constexpr std::uint32_t kMaxRunnextStreak = 61;
 
 std::size_t default_stack_size() {
 #if defined(GORO_ASAN) || defined(GORO_TSAN)
@@ -212,18 +213,18 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
 }
 
 void Runtime::bind_stack(TaskRecord* t) {
-  std::byte* slot = pool_->acquire();
-  std::byte* top = align_down(slot + pool_->slot_size(), 64);
-  t->stack = slot;
-  t->ctx = ctx::make_fcontext(top, static_cast<std::size_t>(top - (slot + StackPool::page_size())),
-                              &task_entry);
+  StackPool::Slot slot = pool_->acquire();
+  t->stack = slot.base;
+  t->stack_guarded = slot.guarded;
+  t->ctx = ctx::make_fcontext(pool_->stack_top(slot.base), pool_->usable_size(), &task_entry);
 #if defined(GORO_TSAN)
   t->tsan_fiber = sanitizers::tsan_create_fiber();
 #endif
 }
 
 void Runtime::free_task(TaskRecord* t) noexcept {
-  if (t->stack != nullptr && !pool_->canary_intact(t->stack)) report_stack_overflow(t, true);
+  if (t->stack != nullptr && !StackPool::canary_intact({t->stack, t->stack_guarded}))
+    report_stack_overflow(t, true);
   const bool is_main = t->id == main_task_id_;
   registry_remove(t);
   if (unwinding_.load(std::memory_order_acquire)) unwind_live_.erase(t);
@@ -231,7 +232,7 @@ void Runtime::free_task(TaskRecord* t) noexcept {
 #if defined(GORO_TSAN)
     sanitizers::tsan_destroy_fiber(t->tsan_fiber);
 #endif
-    pool_->release(t->stack);
+    pool_->release({t->stack, t->stack_guarded});
   }
   if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
   t->~TaskRecord();
@@ -354,8 +355,18 @@ TaskRecord* Runtime::try_get_work(Worker* w) {
     TaskRecord* t = nullptr;
     if (global_.try_dequeue(t)) return t;
   }
-  if (TaskRecord* t = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) return t;
+  // runnext first, so a hand-off pair stays hot, but not forever: two tasks that keep
+  // readying each other would otherwise starve the local queue (and the timers' wake-ups
+  // that land there). Go bounds this with its time slice; we bound the streak.
+  if (w->runnext_streak < kMaxRunnextStreak) {
+    if (TaskRecord* t = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+      ++w->runnext_streak;
+      return t;
+    }
+  }
+  w->runnext_streak = 0;
   if (TaskRecord* t = w->runq.pop()) return t;
+  if (TaskRecord* t = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) return t;
   TaskRecord* batch[32];
   std::size_t n = global_.try_dequeue_bulk(batch, 32);
   if (n > 0) {
@@ -465,7 +476,7 @@ void Runtime::execute(Worker* w, TaskRecord* t) {
   if (t->stack == nullptr) bind_stack(t);
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);
-  sanitizers::start_switch(&w->asan_fake_stack, t->stack + StackPool::page_size(),
+  sanitizers::start_switch(&w->asan_fake_stack, pool_->usable_bottom(t->stack),
                            pool_->usable_size());
 #if defined(GORO_TSAN)
   sanitizers::tsan_switch_to(t->tsan_fiber);
@@ -584,7 +595,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     if (release) release(release_arg);
     throw TaskUnwind{};
   }
-  if (!rt->stack_pool().canary_intact(t->stack)) report_stack_overflow(t, true);
+  if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
   {
     std::lock_guard guard(t->record_lock);
     t->wait_reason = site.reason;
@@ -723,6 +734,20 @@ void Runtime::unwind_all_tasks() {
 int Runtime::finish_run(TaskRecord* main_task) {
   (void)main_task;
   while (main_done.load(std::memory_order_acquire) == 0) futex_wait(&main_done, 0);
+  // Tasks that are running or runnable may be just finishing (e.g. right after the
+  // wg.done() that let main return): give them a short, bounded time, as goleak does.
+  // Parked tasks are not waited for: only the others could finish by themselves.
+  for (auto pause = std::chrono::microseconds(50); pause < std::chrono::milliseconds(100);
+       pause *= 2) {
+    bool any_active = false;
+    registry_for_each([&](const TaskRecord& t) {
+      if (t.runtime != this || t.id == main_task_id_) return;
+      TaskState s = t.state.load(std::memory_order_relaxed);
+      if (s == TaskState::running || s == TaskState::runnable) any_active = true;
+    });
+    if (!any_active) break;
+    std::this_thread::sleep_for(pause);
+  }
   std::size_t leftovers = report_leftovers();
   stop_workers();
   unwind_all_tasks();

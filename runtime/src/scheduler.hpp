@@ -78,6 +78,7 @@ struct Worker {
   void* release_arg = nullptr;
 
   std::uint32_t tick = 0;
+  std::uint32_t runnext_streak = 0;  // tasks taken from runnext in a row
   bool spinning = false;
   std::atomic<std::uint32_t> wake_word{0};  // idle parking futex: 1 = woken
 

@@ -31,7 +31,7 @@ namespace {
 constexpr std::size_t kRegionBytes = std::size_t{32} << 20;  // 32 MiB of address space
 constexpr std::size_t kMaxRegions = 1 << 17;                  // 4 TiB of stacks
 constexpr std::uint64_t kCanary = 0x676f726f5f737461ULL;      // "goro_sta"
-constexpr std::size_t kCanaryWords = 8;
+constexpr std::size_t kCanaryWords = StackPool::kTopReserve / sizeof(std::uint64_t);
 
 // Append-only table read by the signal handler.
 std::atomic<Region*> g_regions[kMaxRegions];
@@ -62,12 +62,22 @@ bool take_guard() {
   return false;
 }
 
-std::byte*& free_link(std::byte* slot, std::size_t slot_size) {
-  return *reinterpret_cast<std::byte**>(slot + slot_size - sizeof(std::byte*));
+// The free-list link of a free slot, and whether it is guarded, just below its reserve.
+struct FreeLink {
+  std::byte* next;
+  bool guarded;
+};
+FreeLink& free_link(std::byte* base, std::size_t slot_size) {
+  return *reinterpret_cast<FreeLink*>(base + slot_size - StackPool::kTopReserve -
+                                      sizeof(FreeLink));
 }
 
-void write_canary(std::byte* slot) {
-  auto* words = reinterpret_cast<std::uint64_t*>(slot);
+std::uint64_t* canary_of(std::byte* base) {
+  return reinterpret_cast<std::uint64_t*>(base - StackPool::kTopReserve);
+}
+
+void write_canary(std::byte* base) {
+  std::uint64_t* words = canary_of(base);
   for (std::size_t i = 0; i < kCanaryWords; ++i) words[i] = kCanary;
 }
 
@@ -75,7 +85,7 @@ void write_canary(std::byte* slot) {
 struct ThreadCache {
   static constexpr int kCap = 64;
   StackPool* pool = nullptr;
-  std::byte* slots[kCap];
+  StackPool::Slot slots[kCap];
   int count = 0;
   ~ThreadCache() {
     if (pool)
@@ -94,7 +104,8 @@ StackPool& StackPool::for_size(std::size_t stack_size) {
   static std::mutex mu;
   static std::map<std::size_t, StackPool*>* pools = new std::map<std::size_t, StackPool*>();
   const std::size_t page = page_size();
-  std::size_t slot = ((stack_size + page - 1) / page) * page + page;  // + guard page
+  // usable + reserve, rounded to pages, + the guard page
+  std::size_t slot = ((stack_size + kTopReserve + page - 1) / page) * page + page;
   std::lock_guard guard(mu);
   auto it = pools->find(slot);
   if (it != pools->end()) return *it->second;
@@ -105,11 +116,11 @@ StackPool& StackPool::for_size(std::size_t stack_size) {
 
 StackPool::StackPool(std::size_t slot_size) : slot_size_(slot_size) {}
 
-std::byte* StackPool::carve() {
+StackPool::Slot StackPool::carve() {
   // lock_ held
   if (region_ == nullptr || carved_in_region_ == region_->nslots) {
-    std::size_t bytes = std::max(kRegionBytes, slot_size_ * 4);
-    bytes = (bytes / slot_size_) * slot_size_;
+    std::size_t nslots = std::max<std::size_t>(kRegionBytes / slot_size_, 4);
+    std::size_t bytes = page_size() + nslots * slot_size_;
     void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) throw std::bad_alloc();
@@ -118,26 +129,26 @@ std::byte* StackPool::carve() {
       ::munmap(mem, bytes);
       throw std::bad_alloc();
     }
-    auto* region = new Region{static_cast<std::byte*>(mem), bytes, slot_size_,
-                              bytes / slot_size_, {}};
+    auto* region = new Region{static_cast<std::byte*>(mem) + page_size(), nslots * slot_size_,
+                              slot_size_, nslots, {}};
     g_regions[index].store(region, std::memory_order_release);
     g_region_count.store(index + 1, std::memory_order_release);
     sanitizers::register_root_region(mem, bytes);
     region_ = region;
     carved_in_region_ = 0;
   }
-  std::byte* slot = region_->base + carved_in_region_ * slot_size_;
+  Slot slot{region_->base + carved_in_region_ * slot_size_, false};
   // Guards are only given to a prefix of each region, so "guarded" is one counter.
-  bool guarded = carved_in_region_ == region_->guarded.load(std::memory_order_relaxed) &&
+  slot.guarded = carved_in_region_ == region_->guarded.load(std::memory_order_relaxed) &&
                  take_guard();
-  if (guarded && ::mprotect(slot, page_size(), PROT_NONE) != 0) {
-    guarded = false;  // out of map entries: fall back to the canary
+  if (slot.guarded && ::mprotect(slot.base, page_size(), PROT_NONE) != 0) {
+    slot.guarded = false;  // out of map entries: fall back to the canary
     g_guards_left.store(0, std::memory_order_relaxed);
   }
-  if (guarded)
+  if (slot.guarded)
     region_->guarded.store(carved_in_region_ + 1, std::memory_order_release);
   else
-    write_canary(slot);
+    write_canary(slot.base);
   ++carved_in_region_;
   return slot;
 }
@@ -146,25 +157,26 @@ namespace {
 thread_local ThreadCache t_cache;
 }
 
-std::byte* StackPool::acquire() {
+StackPool::Slot StackPool::acquire() {
   ThreadCache& cache = t_cache;
-  std::byte* slot = nullptr;
+  Slot slot;
   if (cache.pool == this && cache.count > 0) {
     slot = cache.slots[--cache.count];
   } else {
     std::lock_guard guard(lock_);
     if (free_head_ != nullptr) {
-      slot = free_head_;
-      free_head_ = free_link(slot, slot_size_);
+      FreeLink& link = free_link(free_head_, slot_size_);
+      slot = Slot{free_head_, link.guarded};
+      free_head_ = link.next;
     } else {
       slot = carve();
     }
   }
-  sanitizers::unpoison(slot + page_size(), slot_size_ - page_size());
+  sanitizers::unpoison(usable_bottom(slot.base), usable_size());
   return slot;
 }
 
-void StackPool::release(std::byte* slot) noexcept {
+void StackPool::release(Slot slot) noexcept {
   ThreadCache& cache = t_cache;
   if (cache.pool == nullptr) cache.pool = this;
   if (cache.pool == this && cache.count < ThreadCache::kCap) {
@@ -174,24 +186,15 @@ void StackPool::release(std::byte* slot) noexcept {
   release_to_pool(slot);
 }
 
-void StackPool::release_to_pool(std::byte* slot) noexcept {
+void StackPool::release_to_pool(Slot slot) noexcept {
   std::lock_guard guard(lock_);
-  free_link(slot, slot_size_) = free_head_;
-  free_head_ = slot;
+  free_link(slot.base, slot_size_) = FreeLink{free_head_, slot.guarded};
+  free_head_ = slot.base;
 }
 
-bool StackPool::canary_intact(const std::byte* slot) const noexcept {
-  const auto* words = reinterpret_cast<const std::uint64_t*>(slot);
-  // Guarded slots have no canary: reading the guard page would fault.
-  std::size_t n = g_region_count.load(std::memory_order_acquire);
-  for (std::size_t i = 0; i < n; ++i) {
-    Region* r = g_regions[i].load(std::memory_order_acquire);
-    if (slot >= r->base && slot < r->base + r->bytes) {
-      std::size_t index = static_cast<std::size_t>(slot - r->base) / r->slot_size;
-      if (index < r->guarded.load(std::memory_order_acquire)) return true;
-      break;
-    }
-  }
+bool StackPool::canary_intact(Slot slot) noexcept {
+  if (slot.guarded) return true;
+  const std::uint64_t* words = canary_of(slot.base);
   for (std::size_t i = 0; i < kCanaryWords; ++i)
     if (words[i] != kCanary) return false;
   return true;

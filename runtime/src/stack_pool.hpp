@@ -5,19 +5,23 @@
 // pages are committed only when a task touches them) and pooled: a finished task's slot
 // goes to a free list and the next spawn reuses it without a syscall.
 //
-// Slot layout, low to high address:
-//   [guard page][ ...stack, grows down... ][TaskRecord + closure]   <- slot top
-// The first `guard budget` slots carved get a PROT_NONE guard page (each costs two map
-// entries: the guard and the split-off stack). Beyond the budget (GORO_STACK_GUARDS,
-// default 16384) the bottom page stays mapped and holds a canary that is checked every
-// time the task parks or ends: an overflow there is reported, after the fact, instead of
-// faulting at once. Either way the report names the task.
+// Region and slot layout, low to high address:
+//   region: [lead page][slot 0][slot 1]...[slot n-1]
+//   slot:   [guard page][ ...usable stack, grows down... ][reserve: 64 bytes]   <- top
+// A slot's task starts just below its top reserve. The first slots carved (GORO_STACK_GUARDS,
+// default 16384) get a PROT_NONE guard page; each costs two map entries (the guard and the
+// split-off stack). Beyond that budget the guard page position is left as mapped slack and
+// a canary sits just below the slot: in the top reserve of the slot beneath it (or in the
+// region's lead page), a page that the neighbour's running task touches anyway, so an
+// unguarded stack costs no extra resident page. The canary is checked whenever the task
+// parks or ends: an overflow past the slack is reported after the fact, naming the task.
 //
 // Invariants:
 // - A slot is owned by exactly one of: a thread cache, the pool's free list, a live task.
+// - No task writes into its own top reserve: it belongs to the slot above.
 // - Regions are never unmapped; the region table only grows (the SIGSEGV handler reads
 //   it without locks).
-// - Free-list links live in the slot's top bytes, which every task touches anyway.
+// - Free-list links live just below a slot's reserve, in stack memory no task is using.
 #pragma once
 
 #include <atomic>
@@ -32,33 +36,44 @@ struct TaskRecord;
 
 class StackPool {
  public:
-  // The pool for slots of (at least) stack_size bytes; pools live forever.
+  static constexpr std::size_t kTopReserve = 64;
+
+  struct Slot {
+    std::byte* base = nullptr;  // low address (the guard page position)
+    bool guarded = false;       // has a PROT_NONE guard page (else: a canary below base)
+  };
+
+  // The pool for slots of (at least) stack_size usable bytes; pools live forever.
   static StackPool& for_size(std::size_t stack_size);
 
   std::size_t slot_size() const noexcept { return slot_size_; }
-  std::size_t usable_size() const noexcept { return slot_size_ - page_size(); }
+  std::size_t usable_size() const noexcept { return slot_size_ - page_size() - kTopReserve; }
+  std::byte* usable_bottom(std::byte* base) const noexcept { return base + page_size(); }
+  std::byte* stack_top(std::byte* base) const noexcept {
+    return base + slot_size_ - kTopReserve;
+  }
 
-  // Returns the low address of a free slot (its guard page). Throws std::bad_alloc.
-  std::byte* acquire();
-  void release(std::byte* slot) noexcept;            // to the calling thread's cache
-  void release_to_pool(std::byte* slot) noexcept;    // to the shared free list
+  // Throws std::bad_alloc when no address space is left.
+  Slot acquire();
+  void release(Slot slot) noexcept;           // to the calling thread's cache
+  void release_to_pool(Slot slot) noexcept;   // to the shared free list
 
-  // Whether the slot's bottom canary is intact (always true for guarded slots).
-  bool canary_intact(const std::byte* slot) const noexcept;
+  // Whether the canary below an unguarded slot is intact (always true when guarded).
+  static bool canary_intact(Slot slot) noexcept;
 
   static std::size_t page_size() noexcept;
 
   // Async-signal-safe: if addr lies in the guard page of some slot, returns that slot's
-  // low address, else nullptr.
+  // base, else nullptr.
   static const std::byte* guard_slot_of(const void* addr) noexcept;
 
  private:
   explicit StackPool(std::size_t slot_size);
-  std::byte* carve();
+  Slot carve();
 
   const std::size_t slot_size_;
-  FutexLock lock_;  // guards: free_head_, region_, carved_in_region_
-  std::byte* free_head_ = nullptr;  // intrusive list through each slot's top word
+  FutexLock lock_;  // guards free_head_, region_, carved_in_region_
+  std::byte* free_head_ = nullptr;  // intrusive list of free slots (see free_link)
   struct Region* region_ = nullptr;
   std::size_t carved_in_region_ = 0;
 };

@@ -46,6 +46,7 @@ struct TaskRecord {
 
   // --- scheduling (owned by the worker holding the task) ---
   std::byte* stack = nullptr;  // low address of the stack slot; null until first run
+  bool stack_guarded = false;  // the slot has a guard page (else a canary)
   void* ctx = nullptr;         // boost::context fcontext_t of the suspended fiber
   std::atomic<TaskState> state{TaskState::runnable};
 #if defined(GORO_TSAN)

@@ -11,25 +11,30 @@ constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
 struct BlockCache {
   static constexpr int kCap = 128;
+  RecordPool* pool = nullptr;
   void* blocks[kCap];
   int count = 0;
   ~BlockCache() {
-    while (count > 0) RecordPool::instance().deallocate_to_shared(blocks[--count]);
+    while (count > 0) pool->deallocate_to_shared(blocks[--count]);
   }
 };
-thread_local BlockCache t_blocks;
+thread_local BlockCache t_blocks[2];  // one per size class
 }  // namespace
 
-RecordPool& RecordPool::instance() {
-  static RecordPool* pool = new RecordPool();  // never destroyed: tasks may outlive statics
-  return *pool;
+RecordPool* RecordPool::for_bytes(std::size_t bytes) {
+  // Never destroyed: tasks may outlive statics.
+  static RecordPool* small = new RecordPool(kSmall, 0);
+  static RecordPool* large = new RecordPool(kLarge, 1);
+  if (bytes <= kSmall) return small;
+  if (bytes <= kLarge) return large;
+  return nullptr;
 }
 
 void* RecordPool::allocate() {
 #if defined(GORO_ASAN)
-  return ::operator new(kBlockSize, std::align_val_t(64));
+  return ::operator new(block_size_, std::align_val_t(64));
 #else
-  BlockCache& cache = t_blocks;
+  BlockCache& cache = t_blocks[cache_index_];
   if (cache.count > 0) return cache.blocks[--cache.count];
   std::lock_guard guard(lock_);
   if (free_ != nullptr) {
@@ -41,10 +46,10 @@ void* RecordPool::allocate() {
     auto* chunk = static_cast<std::byte*>(::operator new(kChunkBytes, std::align_val_t(64)));
     chunks_.push_back(chunk);
     bump_ = chunk;
-    bump_end_ = chunk + (kChunkBytes / kBlockSize) * kBlockSize;
+    bump_end_ = chunk + (kChunkBytes / block_size_) * block_size_;
   }
   void* block = bump_;
-  bump_ += kBlockSize;
+  bump_ += block_size_;
   return block;
 #endif
 }
@@ -53,7 +58,8 @@ void RecordPool::deallocate(void* block) noexcept {
 #if defined(GORO_ASAN)
   ::operator delete(block, std::align_val_t(64));
 #else
-  BlockCache& cache = t_blocks;
+  BlockCache& cache = t_blocks[cache_index_];
+  cache.pool = this;
   if (cache.count < BlockCache::kCap) {
     cache.blocks[cache.count++] = block;
     return;

@@ -4,8 +4,12 @@
 // until it first runs: its stack is bound only then (see scheduler.cpp), so a million
 // spawned-but-not-started tasks cost a million blocks, not a million stacks.
 //
-//   void* block = RecordPool::instance().allocate();   // kBlockSize bytes, 64-aligned
-//   RecordPool::instance().deallocate(block);
+//   RecordPool& pool = RecordPool::for_bytes(sizeof(TaskRecord) + closure_size);
+//   void* block = pool.allocate();    // pool.block_size() bytes, 64-aligned
+//   pool.deallocate(block);
+//
+// Two size classes: 256 bytes (a record and a closure of up to 64 bytes, the common
+// case: a few captured handles and references) and 512; bigger closures go to the heap.
 //
 // Invariants: a block is owned by exactly one of: a thread cache, the shared free list,
 // a live task. Chunks are never freed and stay reachable from the pool (so LeakSanitizer
@@ -22,14 +26,21 @@ namespace goro::detail {
 
 class RecordPool {
  public:
-  static constexpr std::size_t kBlockSize = 448;
-  static RecordPool& instance();
+  static constexpr std::size_t kSmall = 256;
+  static constexpr std::size_t kLarge = 512;
+  // The pool whose blocks hold `bytes`, or nullptr when none does.
+  static RecordPool* for_bytes(std::size_t bytes);
+  std::size_t block_size() const noexcept { return block_size_; }
 
   void* allocate();
   void deallocate(void* block) noexcept;
   void deallocate_to_shared(void* block) noexcept;
 
  private:
+  explicit RecordPool(std::size_t block_size, int cache_index)
+      : block_size_(block_size), cache_index_(cache_index) {}
+  const std::size_t block_size_;
+  const int cache_index_;
   FutexLock lock_;  // guards free_, chunks_, bump_, bump_end_
   void* free_ = nullptr;  // intrusive list through each block's first word
   std::vector<std::byte*> chunks_;

@@ -57,8 +57,8 @@ bool timer_later(const Timer& a, const Timer& b) {
   return a.when != b.when ? a.when > b.when : a.seq > b.seq;
 }
 
-static_assert(sizeof(TaskRecord) <= RecordPool::kBlockSize / 2,
-              "TaskRecord must leave room for small closures in its block");
+static_assert(sizeof(TaskRecord) + 64 <= RecordPool::kSmall,
+              "a small block must hold a record and a 64-byte closure");
 
 std::byte* align_down(std::byte* p, std::size_t a) {
   return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
@@ -177,31 +177,34 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
                                  std::size_t size, std::size_t align,
                                  void (*construct)(void*, void*), void* arg,
                                  const ClosureOps& ops) {
-  void* block = RecordPool::instance().allocate();
+  // The closure goes right after the record when a pooled block can hold both.
+  const std::size_t closure_align = std::max<std::size_t>(align, alignof(std::max_align_t));
+  const std::size_t closure_offset =
+      (sizeof(TaskRecord) + closure_align - 1) / closure_align * closure_align;
+  RecordPool* pool = closure_align <= 64 ? RecordPool::for_bytes(closure_offset + size) : nullptr;
+  if (pool == nullptr) pool = RecordPool::for_bytes(sizeof(TaskRecord));
+  void* block = pool->allocate();
   auto* t = ::new (block) TaskRecord();
+  t->record_pool = pool;
   t->runtime = this;
   t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   Worker* w = this_worker();
   t->parent = (w && w->current) ? w->current->id : 0;
   t->spawn_site = where;
   if (opts && !opts->name.empty()) t->name = opts->name;
-
-  // The closure goes right after the record when it fits in the block, else on the heap.
-  t->closure_align = std::max<std::size_t>(align, alignof(std::max_align_t));
-  std::byte* block_end = static_cast<std::byte*>(block) + RecordPool::kBlockSize;
-  std::byte* closure_at = align_down(block_end - size, t->closure_align);
-  if (size <= RecordPool::kBlockSize && closure_at >= reinterpret_cast<std::byte*>(t + 1)) {
-    t->closure = closure_at;
+  t->closure_align = closure_align;
+  if (closure_offset + size <= pool->block_size()) {
+    t->closure = static_cast<std::byte*>(block) + closure_offset;
   } else {
-    t->closure = ::operator new(size, std::align_val_t(t->closure_align));
+    t->closure = ::operator new(size, std::align_val_t(closure_align));
     t->closure_on_heap = true;
   }
   try {
     construct(t->closure, arg);
   } catch (...) {
-    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
+    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
     t->~TaskRecord();
-    RecordPool::instance().deallocate(block);
+    pool->deallocate(block);
     throw;
   }
   t->closure_ops = &ops;
@@ -235,8 +238,9 @@ void Runtime::free_task(TaskRecord* t) noexcept {
     pool_->release({t->stack, t->stack_guarded});
   }
   if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
+  RecordPool* record_pool = t->record_pool;
   t->~TaskRecord();
-  RecordPool::instance().deallocate(t);
+  record_pool->deallocate(t);
   live_.fetch_sub(1, std::memory_order_release);
   if (is_main) {
     // Last touch of *this by this path: run() may destroy the runtime after joining.

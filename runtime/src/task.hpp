@@ -27,41 +27,47 @@
 namespace goro::detail {
 
 class Runtime;
+class RecordPool;
 
 enum class TaskState : std::uint8_t { runnable, running, parked, finished };
 
 struct TaskRecord {
+  // Fields are ordered for packing (the record and a small closure share a 256-byte
+  // block); each one's owner is named beside it.
+
   // --- identity (immutable after spawn) ---
   TaskId id = 0;
   TaskId parent = 0;
   std::source_location spawn_site;
   std::string name;
   Runtime* runtime = nullptr;
+  RecordPool* record_pool = nullptr;  // the pool this record's block came from
 
-  // --- closure (in the record's block, right after the record, when it fits) ---
+  // --- closure (immutable after spawn): right after the record when the block has room ---
   void* closure = nullptr;
   const ClosureOps* closure_ops = nullptr;
-  std::size_t closure_align = 0;
-  bool closure_on_heap = false;  // too big for the slot: operator new'd
 
   // --- scheduling (owned by the worker holding the task) ---
   std::byte* stack = nullptr;  // low address of the stack slot; null until first run
-  bool stack_guarded = false;  // the slot has a guard page (else a canary)
   void* ctx = nullptr;         // boost::context fcontext_t of the suspended fiber
-  std::atomic<TaskState> state{TaskState::runnable};
 #if defined(GORO_TSAN)
   void* tsan_fiber = nullptr;
 #endif
 
+  std::uint32_t closure_align = 0;       // closure: immutable
+  bool closure_on_heap = false;          // closure: immutable (operator new'd)
+  bool stack_guarded = false;            // scheduling: the slot has a guard page
+  std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
+
   // --- wait record: guarded by record_lock (writer: the task; readers: diag) ---
-  mutable FutexLock record_lock;
   diag::WaitReason wait_reason = diag::WaitReason::none;
+  mutable FutexLock record_lock;
+  std::uint32_t wait_waiter_count = 0;
   std::source_location wait_site;
   const void* wait_object = nullptr;
   // A select's waiters (each names its channel); valid while wait_reason is set: the
   // task clears the record before its select returns and the waiters go away.
   const Waiter* wait_waiters = nullptr;
-  std::uint32_t wait_waiter_count = 0;
   std::int64_t blocked_since_ns = 0;  // coarse monotonic clock
 
   // --- registry links: guarded by the registry shard's lock ---

@@ -1,0 +1,3 @@
+module goro/benchmarks/gobench
+
+go 1.19

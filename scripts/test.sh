@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Builds goro and runs its tests in three configurations.
+#
+#   scripts/test.sh                  # all: release, asan, tsan
+#   scripts/test.sh release|asan|tsan [...]   # only those
+#
+#   release  build/release  Release; tests, benchmarks (built, not run) and examples;
+#                           then `cmake --install` into build/install and builds and
+#                           runs tests/install_consumer against it (find_package)
+#   asan     build/asan     RelWithDebInfo, ASan + UBSan (-DGORO_SANITIZE=address)
+#   tsan     build/tsan     RelWithDebInfo, TSan (-DGORO_SANITIZE=thread)
+#
+# Each build directory is configured once and reused. Every configuration runs
+# even when an earlier one failed; the script ends with one summary line per
+# configuration and exits non-zero if any failed.
+#
+# Environment knobs:
+#   GORO_JOBS=N             build jobs (default: nproc)
+#   GORO_TEST_TIMEOUT=S     default per-test timeout for ctest (default: 300)
+#   GORO_CTEST_ARGS="..."   extra ctest arguments, e.g. "-j2" or "-LE heavy"
+#   CTEST_PARALLEL_LEVEL=N  tests run in parallel by ctest (default: 1)
+#   ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS, TSAN_OPTIONS  appended to ours
+# Sanitizer suppressions: tests/{lsan,tsan,ubsan}.supp, when present, are passed on.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$GORO_ROOT" || exit 2
+
+all_configs=(release asan tsan)
+configs=()
+for arg in "$@"; do
+  case "$arg" in
+    release|asan|tsan) configs+=("$arg") ;;
+    all) configs+=("${all_configs[@]}") ;;
+    -h|--help) awk 'NR == 1 || /^# shellcheck/ {next} /^#/ {sub(/^# ?/, ""); print; next} {exit}' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown argument '$arg' (expected release, asan, tsan or nothing)" >&2; exit 2 ;;
+  esac
+done
+((${#configs[@]})) || configs=("${all_configs[@]}")
+
+bash scripts/setup.sh || { echo "test.sh: scripts/setup.sh failed" >&2; exit 1; }
+
+timeout_s=${GORO_TEST_TIMEOUT:-300}
+log_dir="$GORO_ROOT/build/logs"
+mkdir -p "$log_dir"
+
+# Sanitizer run-time options. Ours come first so that the caller's win.
+supp() { if [[ -s "$GORO_ROOT/tests/$1.supp" ]]; then echo ":suppressions=$GORO_ROOT/tests/$1.supp"; fi; }
+sanitizer_env=(
+  "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+  "LSAN_OPTIONS=print_suppressions=0$(supp lsan)${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+  "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1$(supp ubsan)${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+  "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1$(supp tsan)${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+)
+
+# Some kernels map memory where a sanitizer's run time does not expect it
+# (TSan: "unexpected memory mapping"). Probe with a tiny program; if it only
+# runs with address-space randomisation off, run the tests that way too.
+# Prints the command prefix to use (nothing, or setarch ... -R).
+sanitizer_launcher() {
+  local config=$1 flag
+  case "$config" in
+    asan) flag=-fsanitize=address,undefined ;;
+    tsan) flag=-fsanitize=thread ;;
+    *) return 0 ;;
+  esac
+  local dir="$GORO_ROOT/build/$config/sanitizer-probe"
+  mkdir -p "$dir"
+  [[ -f "$dir/probe.cpp" ]] ||
+    printf '#include <thread>\nint x;\nint main(){std::thread t([]{++x;});t.join();return x-1;}\n' >"$dir/probe.cpp"
+  if [[ ! -x "$dir/probe" ]]; then
+    c++ -std=c++20 $flag -pthread "$dir/probe.cpp" -o "$dir/probe" >/dev/null 2>&1 || return 0
+  fi
+  if env "${sanitizer_env[@]}" "$dir/probe" >/dev/null 2>&1; then return 0; fi
+  if setarch "$(uname -m)" -R env "${sanitizer_env[@]}" "$dir/probe" >/dev/null 2>&1; then
+    echo "setarch $(uname -m) -R"
+  fi
+}
+
+declare -A result   # config -> PASS/FAIL
+declare -A detail   # config -> one line
+
+# run_config <config>: returns 0 on success; sets detail[config].
+run_config() {
+  local config=$1 dir="$GORO_ROOT/build/$1" log="$log_dir/ctest-$1.log"
+
+  if ! goro_configure "$config"; then detail[$config]="configure failed"; return 1; fi
+  if ! goro_build "$config"; then detail[$config]="build failed"; return 1; fi
+
+  local launcher
+  launcher=$(sanitizer_launcher "$config")
+  [[ -n "$launcher" ]] && echo "== [$config] this kernel needs ASLR off for $config: running tests under '$launcher'"
+
+  echo "== [$config] ctest --timeout $timeout_s (log: build/logs/ctest-$config.log)"
+  # shellcheck disable=SC2086 # $launcher is a command prefix, GORO_CTEST_ARGS a word list
+  $launcher env "${sanitizer_env[@]}" \
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout "$timeout_s" \
+    ${GORO_CTEST_ARGS:-} 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local closing
+  closing=$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1)
+  detail[$config]="${closing:-ctest printed no result line}"
+  if ((rc != 0)); then detail[$config]="ctest failed (rc=$rc): ${detail[$config]}"; return 1; fi
+
+  if [[ "$config" == release ]]; then
+    if ! test_install; then detail[$config]+="; install consumer FAILED"; return 1; fi
+    detail[$config]+="; install consumer OK"
+  fi
+}
+
+# Installs build/release into build/install and builds + runs
+# tests/install_consumer against it, through find_package(goro CONFIG).
+test_install() {
+  local prefix="$GORO_ROOT/build/install" cdir="$GORO_ROOT/build/install_consumer"
+  echo "== [release] cmake --install build/release --prefix build/install"
+  rm -rf "$prefix"
+  cmake --install "$GORO_ROOT/build/release" --prefix "$prefix" >"$log_dir/install.log" 2>&1 \
+    || { cat "$log_dir/install.log"; return 1; }
+  echo "== [release] building tests/install_consumer against build/install"
+  if ! [[ -f "$cdir/CMakeCache.txt" && -f "$cdir/Makefile" ]]; then
+    cmake -S "$GORO_ROOT/tests/install_consumer" -B "$cdir" \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF || return 1
+  fi
+  cmake --build "$cdir" -j "$(goro_jobs)" || return 1
+  # The consumer must have found the installed package, not the source tree.
+  if ! grep -qF "goro_DIR:PATH=$prefix/" "$cdir/CMakeCache.txt"; then
+    echo "install consumer: goro was not found under $prefix:" >&2
+    grep '^goro_DIR' "$cdir/CMakeCache.txt" >&2
+    return 1
+  fi
+  local exe
+  for exe in consumer consumer_gtest; do
+    echo "== [release] running install_consumer/$exe"
+    env "${sanitizer_env[@]}" timeout "$timeout_s" "$cdir/$exe" || { echo "install consumer: $exe failed" >&2; return 1; }
+  done
+}
+
+overall=0
+for config in "${configs[@]}"; do
+  echo
+  echo "==================== [$config] ===================="
+  start=$SECONDS
+  if run_config "$config"; then
+    result[$config]=PASS
+  else
+    result[$config]=FAIL
+    overall=1
+  fi
+  detail[$config]+=" [$(((SECONDS - start) / 60))m$(((SECONDS - start) % 60))s]"
+done
+
+echo
+echo "==================== goro test summary ===================="
+for config in "${configs[@]}"; do
+  printf '%-8s %s  %s\n' "$config" "${result[$config]}" "${detail[$config]}"
+done
+if ((overall == 0)); then
+  echo "test.sh: all passed (${configs[*]})"
+else
+  echo "test.sh: FAILED"
+fi
+exit "$overall"

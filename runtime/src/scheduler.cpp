@@ -143,17 +143,31 @@ std::uint32_t RunQueue::take_half(TaskRecord** out) noexcept {
 
 // ----------------------------------------------------------------------------- Runtime
 
+namespace {
+// Live runtimes by id, so a TimerHandle can outlive its runtime safely.
+std::mutex g_runtimes_mutex;
+std::vector<Runtime*>* g_runtimes = new std::vector<Runtime*>();  // guarded by the mutex
+std::atomic<std::uint64_t> g_next_runtime_id{1};
+}  // namespace
+
 Runtime::Runtime(const Config& cfg, bool is_default)
     : cfg_(cfg),
+      id_(g_next_runtime_id.fetch_add(1)),
       is_default_(is_default),
       leak_policy_(resolve_leak_policy(cfg.leak_policy)),
       pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
   cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
   logger();  // created before any atexit handler of ours, so destroyed after it
+  std::lock_guard guard(g_runtimes_mutex);
+  g_runtimes->push_back(this);
 }
 
 Runtime::~Runtime() {
+  {
+    std::lock_guard guard(g_runtimes_mutex);
+    g_runtimes->erase(std::find(g_runtimes->begin(), g_runtimes->end(), this));
+  }
   // Timers still pending (possible only when shut down without unwinding).
   for (Timer& timer : timers_)
     if (timer.drop) timer.drop(timer.arg);
@@ -318,17 +332,39 @@ bool Runtime::any_work_visible() noexcept {
   return next_timer_ns_.load(std::memory_order_acquire) <= now_ns();
 }
 
-void Runtime::add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg) {
+TimerHandle Runtime::add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*),
+                               void* arg) {
   bool earliest;
+  std::uint64_t seq;
   {
     std::lock_guard guard(timer_lock_);
-    timers_.push_back(Timer{when, timer_seq_++, fire, drop, arg});
+    seq = ++timer_seq_;
+    timers_.push_back(Timer{when, seq, fire, drop, arg});
     std::push_heap(timers_.begin(), timers_.end(), timer_later);
-    earliest = timers_.front().seq == timer_seq_ - 1;
+    earliest = timers_.front().seq == seq;
     if (earliest) next_timer_ns_.store(when, std::memory_order_release);
   }
   // An idle worker may be sleeping until a later deadline: let it re-arm.
   if (earliest && idle_count_.load(std::memory_order_seq_cst) > 0) wake_one_idle();
+  return TimerHandle{id_, seq};
+}
+
+bool Runtime::cancel_timer(std::uint64_t timer_id) noexcept {
+  Timer removed{};
+  {
+    std::lock_guard guard(timer_lock_);
+    auto it = std::find_if(timers_.begin(), timers_.end(),
+                           [&](const Timer& t) { return t.seq == timer_id; });
+    if (it == timers_.end()) return false;
+    removed = *it;
+    *it = timers_.back();
+    timers_.pop_back();
+    std::make_heap(timers_.begin(), timers_.end(), timer_later);
+    next_timer_ns_.store(timers_.empty() ? INT64_MAX : timers_.front().when,
+                         std::memory_order_release);
+  }
+  if (removed.drop) removed.drop(removed.arg);
+  return true;
 }
 
 bool Runtime::run_due_timers(Worker* w) {
@@ -811,8 +847,17 @@ Runtime& current_or_default_runtime() {
   return *rt;
 }
 
-void add_timer(std::int64_t when_ns, void (*fire)(void*), void (*drop)(void*), void* arg) {
-  current_or_default_runtime().add_timer(when_ns, fire, drop, arg);
+TimerHandle add_timer(std::int64_t when_ns, void (*fire)(void*), void (*drop)(void*), void* arg) {
+  return current_or_default_runtime().add_timer(when_ns, fire, drop, arg);
+}
+
+bool cancel_timer(const TimerHandle& timer) noexcept {
+  if (timer.runtime_id == 0) return false;
+  // Held while cancelling, so the runtime cannot be destroyed meanwhile.
+  std::lock_guard guard(g_runtimes_mutex);
+  for (Runtime* rt : *g_runtimes)
+    if (rt->id() == timer.runtime_id) return rt->cancel_timer(timer.timer_id);
+  return false;
 }
 
 void ready_task(TaskRecord* t) noexcept { t->runtime->ready(t); }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "goro/detail/futex_lock.hpp"
+#include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
 #include "registry.hpp"
 #include "task.hpp"
@@ -109,7 +110,9 @@ class Runtime {
                           std::size_t size, std::size_t align, void (*construct)(void*, void*),
                           void* arg, const ClosureOps& ops);
   void ready(TaskRecord* t) noexcept;    // from any thread
-  void add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
+  TimerHandle add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
+  bool cancel_timer(std::uint64_t timer_id) noexcept;
+  std::uint64_t id() const noexcept { return id_; }
 
   // run(): wait for the main task, report leftovers, stop workers, unwind, join.
   void set_main_task(TaskId id) noexcept { main_task_id_ = id; }
@@ -146,6 +149,7 @@ class Runtime {
   std::size_t report_leftovers();
 
   Config cfg_;
+  const std::uint64_t id_;  // unique per process, for TimerHandle
   bool is_default_;
   LeakPolicy leak_policy_;
   StackPool* pool_;

@@ -118,6 +118,7 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
     w.case_index = static_cast<std::uint32_t>(i);
     w.elem = cases[i].elem;
     w.chan = cases[i].chan;
+    w.sending = cases[i].kind == SelectCaseView::Kind::send;
     (cases[i].kind == SelectCaseView::Kind::recv ? w.chan->recvq : w.chan->sendq).push_back(&w);
   }
   auto dequeue_losers = [&] {

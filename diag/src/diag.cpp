@@ -12,24 +12,64 @@
 #include <tuple>
 
 #include "../../runtime/src/registry.hpp"
+#include "goro/detail/channel_state.hpp"
 
 namespace goro::diag {
 
 namespace {
 
-TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now) {
+// Channels referenced by a snapshot: retained while the task is known to be parked on
+// them (under its record_lock the channel is alive), described after every registry
+// lock is released (a channel lock must never be taken under a record lock: the parking
+// task takes them in the other order), then released.
+struct RetainedChannel {
+  std::size_t task_index;
+  detail::ChanBase* chan;
+  bool sending;
+};
+
+TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t index,
+                     std::vector<RetainedChannel>& channels) {
   TaskInfo info;
   info.id = t.id;
   info.name = t.name;
   info.spawn_site = t.spawn_site;
   info.parent = t.parent;
+  info.origin = t.origin;
   std::lock_guard guard(t.record_lock);
   info.reason = t.wait_reason;
-  if (info.reason != WaitReason::none) {
-    info.wait_site = t.wait_site;
-    info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - t.blocked_since_ns));
+  if (info.reason == WaitReason::none) return info;
+  info.wait_site = t.wait_site;
+  info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - t.blocked_since_ns));
+  auto retain = [&](const void* chan, bool sending) {
+    auto* c = const_cast<detail::ChanBase*>(static_cast<const detail::ChanBase*>(chan));
+    c->refs.fetch_add(1, std::memory_order_relaxed);
+    channels.push_back({index, c, sending});
+  };
+  if (info.reason == WaitReason::chan_send || info.reason == WaitReason::chan_recv) {
+    if (t.wait_object) retain(t.wait_object, info.reason == WaitReason::chan_send);
+  } else if (info.reason == WaitReason::select) {
+    for (std::uint32_t i = 0; i < t.wait_waiter_count; ++i)
+      retain(t.wait_waiters[i].chan, t.wait_waiters[i].sending);
   }
   return info;
+}
+
+void describe_channels(std::vector<TaskInfo>& out, std::vector<RetainedChannel>& channels) {
+  for (const RetainedChannel& rc : channels) {
+    ChannelInfo ci;
+    ci.id = rc.chan;
+    ci.sending = rc.sending;
+    ci.capacity = rc.chan->cap;
+    {
+      std::lock_guard guard(rc.chan->lock);
+      ci.name = rc.chan->name;
+      ci.size = rc.chan->count;
+      ci.closed = rc.chan->closed;
+    }
+    out[rc.task_index].channels.push_back(std::move(ci));
+    if (rc.chan->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) rc.chan->destroy(rc.chan);
+  }
 }
 
 std::string site_string(const std::source_location& s) {
@@ -56,8 +96,12 @@ bool contains_any(const std::string& text, const std::vector<std::string>& needl
 
 std::vector<TaskInfo> tasks() {
   std::vector<TaskInfo> out;
+  std::vector<RetainedChannel> channels;
   const std::int64_t now = detail::coarse_now_ns();
-  detail::registry_for_each([&](const detail::TaskRecord& t) { out.push_back(snapshot_of(t, now)); });
+  detail::registry_for_each([&](const detail::TaskRecord& t) {
+    out.push_back(snapshot_of(t, now, out.size(), channels));
+  });
+  describe_channels(out, channels);
   std::sort(out.begin(), out.end(), [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
   return out;
 }

@@ -22,6 +22,7 @@ namespace goro::detail {
 namespace {
 
 thread_local Worker* t_worker = nullptr;
+thread_local std::uint64_t t_spawn_origin = 0;
 std::atomic<TaskId> g_next_task_id{1};
 constexpr std::uint32_t kMaxRunnextStreak = 61;
 
@@ -74,6 +75,14 @@ __attribute__((noinline)) Worker* this_worker() noexcept {
   Worker* w = t_worker;
   asm volatile("" ::: "memory");
   return w;
+}
+
+std::uint64_t thread_spawn_origin() noexcept { return t_spawn_origin; }
+void set_thread_spawn_origin(std::uint64_t origin) noexcept { t_spawn_origin = origin; }
+
+std::uint64_t current_origin() noexcept {
+  Worker* w = this_worker();
+  return (w && w->current) ? w->current->origin : t_spawn_origin;
 }
 
 const TaskRecord* current_task_record_for_signal() noexcept {
@@ -204,6 +213,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   Worker* w = this_worker();
   t->parent = (w && w->current) ? w->current->id : 0;
+  t->origin = (w && w->current) ? w->current->origin : thread_spawn_origin();
   t->spawn_site = where;
   if (opts && !opts->name.empty()) t->name = opts->name;
   t->closure_align = closure_align;

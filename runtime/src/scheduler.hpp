@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "goro/detail/futex_lock.hpp"
+#include "goro/detail/origin.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
 #include "registry.hpp"

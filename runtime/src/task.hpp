@@ -38,6 +38,7 @@ struct TaskRecord {
   // --- identity (immutable after spawn) ---
   TaskId id = 0;
   TaskId parent = 0;
+  std::uint64_t origin = 0;  // inherited from the spawner (see goro/detail/origin.hpp)
   std::source_location spawn_site;
   std::string name;
   Runtime* runtime = nullptr;

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <iterator>
 #include <optional>
+#include <string>
 #include <source_location>
 #include <type_traits>
 
@@ -76,6 +77,18 @@ class Channel : public detail::ChanHandle {
     return c->count;
   }
   std::size_t capacity() const { return state()->cap; }
+
+  // Extension: a name that diagnostics show for this channel (all handles share it).
+  void set_name(std::string name) {
+    auto* c = state();
+    std::lock_guard guard(c->lock);
+    c->name = std::move(name);
+  }
+  std::string name() const {
+    auto* c = state();
+    std::lock_guard guard(c->lock);
+    return c->name;
+  }
   bool closed() const {
     auto* c = state();
     std::lock_guard guard(c->lock);

@@ -23,6 +23,16 @@
 
 namespace goro::diag {
 
+// A channel a blocked task waits on (extension).
+struct ChannelInfo {
+  const void* id = nullptr;  // identifies the channel (its shared state) while it lives
+  std::string name;          // Channel::set_name, or empty
+  std::size_t capacity = 0;  // 0: unbuffered
+  std::size_t size = 0;      // buffered values when the snapshot was taken
+  bool closed = false;
+  bool sending = false;      // the task waits to send on it (else to receive)
+};
+
 struct TaskInfo {
   TaskId id = 0;
   std::string name;
@@ -32,6 +42,8 @@ struct TaskInfo {
   TaskId parent = 0;                     // the spawning task, 0 for a plain thread
   std::chrono::nanoseconds blocked_for{0};
   bool leaked = false;                   // provably can never wake (not computed yet)
+  std::vector<ChannelInfo> channels;     // extension: what a channel wait waits on
+  std::uint64_t origin = 0;              // extension: see goro/detail/origin.hpp
 };
 
 // Every live task, by id.

@@ -51,6 +51,8 @@ struct ChanBase {
   WaitQueue recvq;
   WaitQueue sendq;
 
+  std::string name;  // for diagnostics; guarded by lock
+
   std::atomic<long> refs{1};
   void (*destroy)(ChanBase*) noexcept = nullptr;
 };
@@ -155,6 +157,7 @@ struct ChanState final : ChanBase {
     init_waiter(self);
     self.elem = &value;
     self.chan = this;
+    self.sending = true;
     sendq.push_back(&self);
     park_on_channel(this, sendq, self, {diag::WaitReason::chan_send, where, this});
     if (!self.success) throw_send_on_closed(where);  // woken by close

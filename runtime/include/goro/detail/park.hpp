@@ -49,6 +49,7 @@ struct Waiter {
   Waiter* next = nullptr;
   bool queued = false;             // linked into a WaitQueue (guarded by its lock)
   bool success = false;            // value transferred (false: woken by close)
+  bool sending = false;            // queued on the channel's send queue (diagnostics)
   std::uint32_t case_index = 0;    // position in the select, for the winner
   TaskRecord* task = nullptr;      // the sleeper, when it is a task...
   ThreadParker* thread = nullptr;  // ...or when it is a plain thread

@@ -28,6 +28,15 @@ void throw_close_of_closed(const std::source_location& where) {
 void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site) {
   try {
     park(site, unlock_channel, c);
+  } catch (const DeadlockDetected& deadlock) {
+    bool claimed;
+    {
+      std::lock_guard guard(c->lock);
+      claimed = !w.queued;  // a peer took the waiter after the detector gave up
+      q.remove(&w);
+    }
+    if (claimed) return await_wake();
+    throw_deadlock(deadlock.site);
   } catch (...) {
     std::lock_guard guard(c->lock);
     q.remove(&w);

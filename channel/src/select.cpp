@@ -33,7 +33,11 @@ struct LockSet {
 void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
 
 [[noreturn]] void block_forever(const std::source_location& where) {
-  for (;;) park({diag::WaitReason::select_no_cases, where, nullptr}, nullptr, nullptr);
+  try {
+    for (;;) park({diag::WaitReason::select_no_cases, where, nullptr}, nullptr, nullptr);
+  } catch (const DeadlockDetected& deadlock) {
+    throw_deadlock(deadlock.site);  // nothing else can ever wake a plain thread here
+  }
 }
 
 }  // namespace
@@ -133,6 +137,12 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
   try {
     park({diag::WaitReason::select, where, nullptr, waiters, static_cast<std::uint32_t>(queued)},
          unlock_all, &locks);
+  } catch (const DeadlockDetected& deadlock) {
+    dequeue_losers();
+    // With every waiter off its queue under all the locks, no peer can claim the select
+    // any more; one that did before is about to wake us.
+    if (state.done.load(std::memory_order_acquire) == 0) throw_deadlock(deadlock.site);
+    await_wake();
   } catch (...) {
     dequeue_losers();
     throw;

@@ -6,6 +6,11 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
+#include <string>
+
+#include "goro/detail/report.hpp"
+#include "log.hpp"
 
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
@@ -74,10 +79,79 @@ namespace {
 thread_local ThreadParker t_parker;
 }
 
-void park_thread(void (*release)(void*), void* arg) {
+// ------------------------------------------------------------------ deadlock detection
+//
+// Go's checkdead sees every goroutine; goro cannot see plain threads that are not inside
+// a goro call. So a plain thread blocked in goro declares a deadlock only when, for the
+// whole grace period ($GORO_DEADLOCK_MS, default 1000 ms; 0 turns detection off), every
+// runtime stayed quiescent (all workers idle, no queued task, no pending timer) and
+// nothing moved (no task ran, none was spawned or finished, no plain thread entered or
+// left a goro wait). A plain thread doing non-goro work for longer than the grace
+// period before unblocking a waiter would be mistaken for a deadlock: raise the period.
+
+namespace {
+std::atomic<std::uint64_t> g_plain_activity{0};  // plain-thread goro waits begun or ended
+}  // namespace
+
+std::int64_t deadlock_grace_ns() noexcept {
+  static const std::int64_t grace = [] {
+    std::int64_t ms = 1000;
+    if (const char* env = std::getenv("GORO_DEADLOCK_MS")) {
+      char* end = nullptr;
+      long long v = std::strtoll(env, &end, 10);
+      if (end != env && v >= 0) ms = v;
+    }
+    return ms * 1'000'000;
+  }();
+  return grace;
+}
+
+void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
   ThreadParker& parker = t_parker;
   if (release) release(arg);
+  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+  const std::int64_t grace = deadlock_grace_ns();
+  std::uint64_t last_signature = 0;
+  std::int64_t quiet_since = -1;
+  for (;;) {
+    if (parker.word.exchange(0, std::memory_order_acquire) == 1) break;
+    if (grace <= 0) {
+      futex_wait(&parker.word, 0);
+      continue;
+    }
+    futex_wait_for(&parker.word, 0, std::min<std::int64_t>(grace / 4, 100'000'000));
+    if (parker.word.exchange(0, std::memory_order_acquire) == 1) break;
+    std::uint64_t signature = g_plain_activity.load(std::memory_order_relaxed);
+    const bool quiet = all_quiescent(&signature);
+    const std::int64_t now = now_ns();
+    if (!quiet || signature != last_signature || quiet_since < 0) {
+      last_signature = signature;
+      quiet_since = quiet ? now : -1;
+      continue;
+    }
+    if (now - quiet_since >= grace) {
+      g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+      throw DeadlockDetected{site};
+    }
+  }
+  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+}
+
+void await_wake() {
+  ThreadParker& parker = t_parker;
   while (parker.word.exchange(0, std::memory_order_acquire) == 0) futex_wait(&parker.word, 0);
+  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+}
+
+void throw_deadlock(const WaitSite& site) {
+  std::string message = "goro: all goro tasks are asleep - deadlock! This thread was blocked in [" +
+                        std::string(diag::to_string(site.reason)) + "] at " +
+                        site.where.file_name() + ":" + std::to_string(site.where.line()) + " in " +
+                        site.where.function_name() +
+                        " and nothing can wake it. Live tasks:\n" + live_task_report(nullptr, 0);
+  logger().error("{}", message);
+  logger().flush();
+  throw goro::Deadlock(message);
 }
 
 void init_waiter(Waiter& w) noexcept {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "goro/detail/report.hpp"
 #include "log.hpp"
 #include "record_pool.hpp"
 #include "sanitizers.hpp"
@@ -377,6 +378,27 @@ bool Runtime::cancel_timer(std::uint64_t timer_id) noexcept {
   return true;
 }
 
+bool Runtime::quiescent(std::uint64_t* signature) const noexcept {
+  if (stopping_.load(std::memory_order_acquire)) return false;
+  if (idle_count_.load(std::memory_order_seq_cst) != static_cast<int>(workers_.size()))
+    return false;
+  if (next_timer_ns_.load(std::memory_order_acquire) != INT64_MAX) return false;
+  if (global_.size_approx() != 0) return false;
+  for (const auto& w : workers_) {
+    if (!w->runq.empty() || w->runnext.load(std::memory_order_acquire) != nullptr) return false;
+    *signature += w->executed.load(std::memory_order_relaxed);
+  }
+  *signature += live_.load(std::memory_order_acquire);
+  return true;
+}
+
+bool all_quiescent(std::uint64_t* signature) noexcept {
+  std::lock_guard guard(g_runtimes_mutex);
+  for (const Runtime* rt : *g_runtimes)
+    if (!rt->quiescent(signature)) return false;
+  return true;
+}
+
 bool Runtime::run_due_timers(Worker* w) {
   (void)w;
   std::int64_t next = next_timer_ns_.load(std::memory_order_acquire);
@@ -524,6 +546,7 @@ TaskRecord* Runtime::find_runnable(Worker* w) {
 
 void Runtime::execute(Worker* w, TaskRecord* t) {
   if (t->stack == nullptr) bind_stack(t);
+  w->executed.store(w->executed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);
   sanitizers::start_switch(&w->asan_fake_stack, pool_->usable_bottom(t->stack),
@@ -636,7 +659,7 @@ void task_entry(ctx::transfer_t from) {
 void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
   Worker* w = this_worker();
   if (w == nullptr || w->current == nullptr) {
-    park_thread(release, release_arg);
+    park_thread(release, release_arg, site);
     return;
   }
   TaskRecord* t = w->current;
@@ -781,9 +804,42 @@ void Runtime::unwind_all_tasks() {
         stuck);
 }
 
+void Runtime::wait_for_main_or_deadlock() {
+  // Like a plain thread blocked in a goro call: if every task (main included) is asleep
+  // for the deadlock grace period, nothing can ever finish main: report, unwind, throw.
+  const std::int64_t grace = deadlock_grace_ns();
+  std::uint64_t last_signature = 0;
+  std::int64_t quiet_since = -1;
+  while (main_done.load(std::memory_order_acquire) == 0) {
+    if (grace <= 0) {
+      futex_wait(&main_done, 0);
+      continue;
+    }
+    futex_wait_for(&main_done, 0, std::min<std::int64_t>(grace / 4, 100'000'000));
+    if (main_done.load(std::memory_order_acquire) != 0) break;
+    std::uint64_t signature = 0;
+    const bool quiet = all_quiescent(&signature);
+    const std::int64_t now = now_ns();
+    if (!quiet || signature != last_signature || quiet_since < 0) {
+      last_signature = signature;
+      quiet_since = quiet ? now : -1;
+      continue;
+    }
+    if (now - quiet_since < grace) continue;
+    std::string message =
+        "goro: all goro tasks are asleep - deadlock! The main task of goro::run can never "
+        "finish. Live tasks:\n" + live_task_report(this, 0);
+    logger().error("{}", message);
+    logger().flush();
+    stop_workers();
+    unwind_all_tasks();
+    throw Deadlock(message);
+  }
+}
+
 int Runtime::finish_run(TaskRecord* main_task) {
   (void)main_task;
-  while (main_done.load(std::memory_order_acquire) == 0) futex_wait(&main_done, 0);
+  wait_for_main_or_deadlock();
   // Tasks that are running or runnable may be just finishing (e.g. right after the
   // wg.done() that let main return): give them a short, bounded time, as goleak does.
   // Parked tasks are not waited for: only the others could finish by themselves.

@@ -81,6 +81,7 @@ struct Worker {
 
   std::uint32_t tick = 0;
   std::uint32_t runnext_streak = 0;  // tasks taken from runnext in a row
+  std::atomic<std::uint64_t> executed{0};  // task resumptions (owner writes; deadlock detector reads)
   bool spinning = false;
   std::atomic<std::uint32_t> wake_word{0};  // idle parking futex: 1 = woken
 
@@ -113,6 +114,9 @@ class Runtime {
   void ready(TaskRecord* t) noexcept;    // from any thread
   TimerHandle add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
   bool cancel_timer(std::uint64_t timer_id) noexcept;
+  // Deadlock detector: true when no task of this runtime can run now (every worker idle,
+  // no queued task, no pending timer); adds its activity counters to *signature.
+  bool quiescent(std::uint64_t* signature) const noexcept;
   std::uint64_t id() const noexcept { return id_; }
 
   // run(): wait for the main task, report leftovers, stop workers, unwind, join.
@@ -146,6 +150,7 @@ class Runtime {
   void bind_stack(TaskRecord* t);
   void free_task(TaskRecord* t) noexcept;
   void stop_workers();
+  void wait_for_main_or_deadlock();
   void unwind_all_tasks();
   std::size_t report_leftovers();
 
@@ -182,7 +187,10 @@ struct MainClosure {
   void operator()() const { (*fn)(); }
 };
 
-void park_thread(void (*release)(void*), void* arg);  // park.cpp
+void park_thread(void (*release)(void*), void* arg, const WaitSite& site);  // park.cpp
+// Deadlock detection (park.cpp): every runtime quiescent, with the activity signature.
+bool all_quiescent(std::uint64_t* signature) noexcept;
+std::int64_t deadlock_grace_ns() noexcept;  // $GORO_DEADLOCK_MS (default 1000; 0: off)
 void task_yield();
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;

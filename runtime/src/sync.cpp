@@ -21,6 +21,15 @@ void park_on(detail::FutexLock& lock, detail::WaitQueue& queue, const detail::Wa
   queue.push_back(&self);
   try {
     detail::park(site, unlock_futex_lock, &lock);
+  } catch (const detail::DeadlockDetected& deadlock) {
+    bool claimed;
+    {
+      std::lock_guard guard(lock);
+      claimed = !self.queued;  // woken after the detector gave up: the wake is owed
+      queue.remove(&self);
+    }
+    if (claimed) return detail::await_wake();
+    detail::throw_deadlock(deadlock.site);
   } catch (...) {
     std::lock_guard guard(lock);
     queue.remove(&self);

@@ -22,6 +22,7 @@
 #include <new>
 #include <optional>
 #include <source_location>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -29,6 +30,13 @@
 namespace goro {
 
 using TaskId = std::uint64_t;  // 0 means "not a task"
+
+// Thrown instead of hanging forever to a plain thread blocked in a goro call (and by
+// run()) when every task is asleep: see "Deadlock detection" in README.md. what() holds
+// "all goro tasks are asleep - deadlock!" and the blocked-task dump.
+struct Deadlock : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // What happens to tasks still alive when run()'s main task returns (or at process exit
 // for the default runtime). Env GORO_LEAKCHECK=off|report|fail when Config leaves it unset.

@@ -122,6 +122,18 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg);
 // Makes the sleeper named by w runnable (task) or returns it from park() (thread).
 void wake(const Waiter& w) noexcept;
 
+// Thrown by park() on a plain thread when the deadlock detector gives up on it. The
+// primitive must then take its waiter off the queue under its lock: if a waker claimed
+// it meanwhile, the wake-up is imminent (await_wake() and carry on as woken); otherwise
+// throw goro::Deadlock (make_deadlock_error()).
+struct DeadlockDetected {
+  WaitSite site;
+};
+// Blocks the calling plain thread until the wake-up owed to it arrives.
+void await_wake();
+// The goro::Deadlock to throw for a waiter given up at `site`: message with the dump.
+[[noreturn]] void throw_deadlock(const WaitSite& site);
+
 // Thrown through a task's stack when run() unwinds tasks still alive at its end.
 // It does not derive from std::exception; `catch (...)` blocks must rethrow it.
 struct TaskUnwind {};

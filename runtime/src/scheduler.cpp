@@ -669,6 +669,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     throw TaskUnwind{};
   }
   if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
+#if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
   {
     std::lock_guard guard(t->record_lock);
     t->wait_reason = site.reason;
@@ -678,9 +679,11 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     t->wait_waiter_count = site.waiter_count;
     t->blocked_since_ns = coarse_now_ns();
   }
+#endif
   w->release = release;
   w->release_arg = release_arg;
   switch_out(w, AfterSwitch::park);
+#if !defined(GORO_NO_WAIT_RECORDING)
   {
     std::lock_guard guard(t->record_lock);
     t->wait_reason = diag::WaitReason::none;
@@ -688,6 +691,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     t->wait_waiters = nullptr;
     t->wait_waiter_count = 0;
   }
+#endif
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
 }
 
@@ -711,30 +715,16 @@ TaskRecord* current_task_record() noexcept {
 // ------------------------------------------------------------------------ shutdown
 
 std::size_t Runtime::report_leftovers() {
-  std::vector<std::string> lines;
   std::size_t count = 0;
   registry_for_each([&](const TaskRecord& t) {
-    if (t.runtime != this || t.id == main_task_id_) return;
-    ++count;
-    if (leak_policy_ == LeakPolicy::off || lines.size() >= 50) return;
-    std::lock_guard guard(t.record_lock);
-    std::string line = "  task " + std::to_string(t.id);
-    if (!t.name.empty()) line += " \"" + t.name + "\"";
-    line += " [" + std::string(diag::to_string(t.wait_reason)) + "]";
-    if (t.wait_reason != diag::WaitReason::none)
-      line += " at " + std::string(t.wait_site.file_name()) + ":" +
-              std::to_string(t.wait_site.line());
-    line += ", spawned at " + std::string(t.spawn_site.file_name()) + ":" +
-            std::to_string(t.spawn_site.line());
-    lines.push_back(std::move(line));
+    if (t.runtime == this && t.id != main_task_id_) ++count;
   });
   if (count > 0 && leak_policy_ != LeakPolicy::off) {
-    std::string all;
-    for (auto& l : lines) all += "\n" + l;
-    if (count > lines.size()) all += "\n  ... and " + std::to_string(count - lines.size()) + " more";
-    logger().warn("{} goro task{} still alive when the {} ended (leaked):{}", count,
+    logger().warn("{} goro task{} still alive when the {} ended (leaked){}:\n{}", count,
                   count == 1 ? " was" : "s were",
-                  is_default_ ? "process" : "main task of goro::run", all);
+                  is_default_ ? "process" : "main task of goro::run",
+                  leak_policy_ == LeakPolicy::fail ? "; GORO_LEAKCHECK=fail: exit code 1" : "",
+                  live_task_report(this, main_task_id_));
     logger().flush();
   }
   return count;

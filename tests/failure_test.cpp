@@ -143,3 +143,43 @@ TEST(Idle, IdleRuntimeUsesAlmostNoCpu) {
 }
 
 }  // namespace
+
+namespace {
+
+std::size_t map_count() {
+  std::FILE* f = std::fopen("/proc/self/maps", "r");
+  if (f == nullptr) return 0;
+  std::size_t lines = 0;
+  for (int c; (c = std::fgetc(f)) != EOF;)
+    if (c == '\n') ++lines;
+  std::fclose(f);
+  return lines;
+}
+
+// Spawning reuses pooled stacks and control blocks: once warm, thousands of spawns add no
+// mapping (a syscall-per-spawn design would add one per task, or churn them). One worker,
+// so tasks never migrate and the per-thread pools reach their steady state in the warm-up.
+TEST(Pool, SteadyStateSpawnsAddNoMappings) {
+  goro::run(
+      [] {
+        auto wave = [](int n) {
+          goro::WaitGroup wg;
+          for (int i = 0; i < n; ++i) {
+            wg.add(1);
+            goro::go_spawn([&wg] {
+              goro::yield();  // really runs on a stack
+              wg.done();
+            });
+            if (i % 64 == 63) wg.wait();  // keep few alive at once
+          }
+          wg.wait();
+        };
+        wave(2000);  // warm up the pools
+        const std::size_t before = map_count();
+        wave(gt::scaled(20000, 2000));
+        EXPECT_EQ(map_count(), before);
+      },
+      goro::Config{.workers = 1});
+}
+
+}  // namespace

@@ -14,7 +14,7 @@ std::optional<goro::diag::TaskInfo> wait_until_parked(goro::TaskId id) {
   for (int i = 0; i < 30000; ++i) {
     for (auto& t : goro::diag::tasks())
       if (t.id == id && t.reason != WaitReason::none) return t;
-    std::this_thread::sleep_for(1ms);
+    goro::sleep_for(1ms);  // parks a task (so others run); sleeps a plain thread
   }
   return std::nullopt;
 }
@@ -92,6 +92,25 @@ TEST(WaitRecord, SleepWaitGroupAndMutex) {
   mu.unlock();
   // The sleeper wakes by itself; find_leaks waits for it.
   EXPECT_TRUE(goro::diag::find_leaks({.max_wait = 10s}).empty());
+}
+
+}  // namespace
+
+namespace {
+
+// A task that has been woken is no longer blocked, even before it gets to run.
+TEST(WaitRecord, WokenButNotYetRunTaskIsNotListedAsBlocked) {
+  goro::run(
+      [] {
+        goro::Channel<int> ch;
+        auto id = goro::go_spawn([ch]() mutable { (void)ch.recv(); });
+        ASSERT_TRUE(wait_until_parked(id).has_value());
+        ch.send(1);  // readies the receiver; with one worker it cannot run before we park
+        for (const auto& t : goro::diag::blocked_tasks()) EXPECT_NE(t.id, id);
+        for (const auto& t : goro::diag::tasks())
+          if (t.id == id) EXPECT_EQ(t.reason, goro::diag::WaitReason::none);
+      },
+      goro::Config{.workers = 1});
 }
 
 }  // namespace

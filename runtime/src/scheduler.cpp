@@ -287,6 +287,9 @@ void Runtime::push_local(Worker* w, TaskRecord* t) noexcept {
 
 void Runtime::ready(TaskRecord* t) noexcept {
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
+#if !defined(GORO_NO_WAIT_RECORDING)
+  t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
+#endif
   if (unwinding_.load(std::memory_order_acquire)) return;  // the unwinder resumes it
   Worker* w = this_worker();
   if (w != nullptr && w->rt == this) {
@@ -672,7 +675,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
   {
     std::lock_guard guard(t->record_lock);
-    t->wait_reason = site.reason;
+    t->wait_reason.store(site.reason, std::memory_order_relaxed);
     t->wait_site = site.where;
     t->wait_object = site.object;
     t->wait_waiters = site.waiters;
@@ -686,7 +689,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
 #if !defined(GORO_NO_WAIT_RECORDING)
   {
     std::lock_guard guard(t->record_lock);
-    t->wait_reason = diag::WaitReason::none;
+    t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
     t->wait_object = nullptr;
     t->wait_waiters = nullptr;
     t->wait_waiter_count = 0;

@@ -61,7 +61,9 @@ struct TaskRecord {
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record: guarded by record_lock (writer: the task; readers: diag) ---
-  diag::WaitReason wait_reason = diag::WaitReason::none;
+  // Exception: whoever readies the task stores `none` here without the lock (a woken
+  // task is no longer blocked, even before it runs); readers then ignore the rest.
+  std::atomic<diag::WaitReason> wait_reason{diag::WaitReason::none};
   mutable FutexLock record_lock;
   std::uint32_t wait_waiter_count = 0;
   std::source_location wait_site;

@@ -834,10 +834,11 @@ int Runtime::finish_run(TaskRecord* main_task) {
   (void)main_task;
   wait_for_main_or_deadlock();
   // Tasks that are running or runnable may be just finishing (e.g. right after the
-  // wg.done() that let main return): give them a short, bounded time, as goleak does.
+  // wg.done() that let main return): give them up to 500 ms, as goleak does.
   // Parked tasks are not waited for: only the others could finish by themselves.
-  for (auto pause = std::chrono::microseconds(50); pause < std::chrono::milliseconds(100);
-       pause *= 2) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  for (auto pause = std::chrono::microseconds(50); std::chrono::steady_clock::now() < give_up;
+       pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(20))) {
     bool any_active = false;
     registry_for_each([&](const TaskRecord& t) {
       if (t.runtime != this || t.id == main_task_id_) return;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "goro/channel.hpp"
+#include "goro/context.hpp"
 #include "goro/diag.hpp"
 #include "goro/mutex.hpp"
 #include "goro/runtime.hpp"

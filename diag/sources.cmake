@@ -1,2 +1,8 @@
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
+# Dump timing for 100,000 blocked tasks (not built by default):
+#   cmake --build <dir> --target goro_dump_bench && <dir>/goro_dump_bench
+if(goro_is_top)
+  add_executable(goro_dump_bench EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/bench/dump_bench.cpp)
+  target_link_libraries(goro_dump_bench PRIVATE goro)
+endif()

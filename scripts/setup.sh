@@ -18,6 +18,7 @@ packages=(
   libspdlog-dev           # spdlog: the "goro" logger
   libgtest-dev            # GoogleTest: unit tests and goro::gtest
   libbenchmark-dev        # Google Benchmark: benchmarks/
+  panicparse              # Go's goroutine-dump parser: tests check that it reads goro's Go-format dump
 )
 
 usage() { awk 'NR == 1 || /^# shellcheck/ {next} /^#/ {sub(/^# ?/, ""); print; next} {exit}' "$0"; }

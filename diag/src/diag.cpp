@@ -86,10 +86,184 @@ std::string age_string(std::chrono::nanoseconds d) {
   return std::to_string(m / 60) + "h" + std::to_string(m % 60) + "m";
 }
 
-bool contains_any(const std::string& text, const std::vector<std::string>& needles) {
+// 9998 -> "9,998".
+std::string count_string(std::size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+bool contains_any(std::string_view text, const std::vector<std::string>& needles) {
   for (const auto& n : needles)
-    if (!n.empty() && text.find(n) != std::string::npos) return true;
+    if (!n.empty() && text.find(n) != std::string_view::npos) return true;
   return false;
+}
+
+void describe_channel(std::ostream& text, const ChannelInfo& c) {
+  if (c.capacity == 0)
+    text << "unbuffered";
+  else
+    text << "buffered " << c.size << "/" << c.capacity;
+  if (c.closed) text << ", closed";
+  if (!c.name.empty()) text << " \"" << c.name << "\"";
+}
+
+// Reorders v by `less` through an index (a TaskInfo is large to move around).
+template <class Less>
+void sort_by_index(std::vector<TaskInfo>& v, Less less) {
+  std::vector<std::uint32_t> order(v.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto cmp = [&](std::uint32_t a, std::uint32_t b) { return less(v[a], v[b]); };
+  if (std::is_sorted(order.begin(), order.end(), cmp)) return;
+  std::sort(order.begin(), order.end(), cmp);
+  std::vector<TaskInfo> sorted;
+  sorted.reserve(v.size());
+  for (auto i : order) sorted.push_back(std::move(v[i]));
+  v = std::move(sorted);
+}
+
+// Oldest wait first; ties (same coarse-clock tick) by id, i.e. by spawn order.
+void sort_oldest_first(std::vector<TaskInfo>& v) {
+  sort_by_index(v, [](const TaskInfo& a, const TaskInfo& b) {
+    if (a.blocked_for != b.blocked_for) return a.blocked_for > b.blocked_for;
+    return a.id < b.id;
+  });
+}
+
+// Group key: reason, wait site, spawn site. The strings are source_location's static
+// storage, so views are enough.
+struct GroupKey {
+  WaitReason reason;
+  std::string_view wait_file, wait_fn, spawn_file;
+  std::uint_least32_t wait_line, spawn_line;
+  bool operator<(const GroupKey& o) const {
+    return std::tie(reason, wait_line, spawn_line, wait_file, wait_fn, spawn_file) <
+           std::tie(o.reason, o.wait_line, o.spawn_line, o.wait_file, o.wait_fn, o.spawn_file);
+  }
+};
+
+GroupKey key_of(const TaskInfo& t) {
+  GroupKey k{t.reason, "", "", t.spawn_site.file_name(), 0, t.spawn_site.line()};
+  if (t.reason != WaitReason::none) {
+    k.wait_file = t.wait_site.file_name();
+    k.wait_fn = t.wait_site.function_name();
+    k.wait_line = t.wait_site.line();
+  }
+  return k;
+}
+
+void print_goro_group(std::ostream& text, const std::vector<const TaskInfo*>& members,
+                      const DumpOptions& opts) {
+  const TaskInfo& oldest = *members.front();
+  const bool blocked = oldest.reason != WaitReason::none;
+  if (members.size() == 1) {
+    text << "\ntask " << oldest.id;
+    if (!oldest.name.empty()) text << " \"" << oldest.name << "\"";
+    text << " [" << to_string(oldest.reason);
+    if (blocked) text << ", " << age_string(oldest.blocked_for);
+    text << "]:\n";
+  } else {
+    text << "\n" << count_string(members.size()) << " tasks [" << to_string(oldest.reason);
+    if (blocked)
+      text << ", " << age_string(members.back()->blocked_for) << ".."
+           << age_string(oldest.blocked_for);
+    text << "]:\n";
+    text << "    ids:";
+    std::size_t shown = std::min(members.size(), std::max<std::size_t>(opts.max_ids_per_group, 1));
+    for (std::size_t i = 0; i < shown; ++i) {
+      text << " " << members[i]->id;
+      if (!members[i]->name.empty()) text << " \"" << members[i]->name << "\"";
+    }
+    if (shown < members.size()) text << " ... (" << count_string(members.size()) << " in all)";
+    text << "\n";
+  }
+  if (blocked)
+    text << "    at " << site_string(oldest.wait_site) << " in " << oldest.wait_site.function_name()
+         << "\n";
+  if (!oldest.channels.empty()) {
+    // Distinct channels across the group (members usually share one, or have one each).
+    std::vector<const void*> ids;
+    for (const TaskInfo* m : members)
+      for (const auto& c : m->channels) ids.push_back(c.id);
+    std::sort(ids.begin(), ids.end());
+    std::size_t distinct = std::unique(ids.begin(), ids.end()) - ids.begin();
+    std::size_t others = distinct > oldest.channels.size() ? distinct - oldest.channels.size() : 0;
+    if (oldest.reason == WaitReason::select) {
+      for (const auto& c : oldest.channels) {
+        text << "    case " << (c.sending ? "send on " : "recv on ");
+        describe_channel(text, c);
+        text << "\n";
+      }
+    } else {
+      text << "    chan: ";
+      describe_channel(text, oldest.channels.front());
+      text << "\n";
+    }
+    if (others > 0)
+      text << "    (" << members.size() << " tasks on " << count_string(distinct)
+           << " distinct channels; the oldest's shown)\n";
+  }
+  // Spawner: the parents of the group's members (0: a plain thread).
+  std::vector<TaskId> parents;
+  for (const TaskInfo* m : members) parents.push_back(m->parent);
+  std::sort(parents.begin(), parents.end());
+  parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+  text << "    created by ";
+  if (parents.size() == 1) {
+    text << (oldest.parent ? "task " + std::to_string(oldest.parent) : std::string("a plain thread"));
+  } else {
+    text << count_string(parents.size()) << " tasks (";
+    std::size_t shown = std::min(parents.size(), std::max<std::size_t>(opts.max_ids_per_group, 1));
+    for (std::size_t i = 0; i < shown; ++i) {
+      if (i) text << " ";
+      if (parents[i]) text << parents[i]; else text << "a plain thread";
+    }
+    if (shown < parents.size()) text << " ...";
+    text << ")";
+  }
+  text << " at " << site_string(oldest.spawn_site) << "\n";
+}
+
+std::string go_file(const std::source_location& s, const DumpOptions& opts) {
+  std::string f = s.file_name();
+  auto ends_with = [&](std::string_view suf) {
+    return f.size() >= suf.size() && f.compare(f.size() - suf.size(), suf.size(), suf) == 0;
+  };
+  if (!ends_with(".go") && !ends_with(".c") && !ends_with(".s")) f += opts.go_file_suffix;
+  return f;
+}
+
+// One goroutine as runtime/traceback.go prints it (goroutineheader + frames + created by).
+// go_function_name is not free: remember it per function (source_location strings are
+// static, so their addresses identify them).
+using GoNameCache = std::map<const char*, std::string>;
+const std::string& cached_go_name(GoNameCache& cache, const char* fn) {
+  auto it = cache.find(fn);
+  if (it == cache.end()) it = cache.emplace(fn, go_function_name(fn)).first;
+  return it->second;
+}
+
+void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opts,
+                   GoNameCache& names) {
+  text << "goroutine " << t.id << " [";
+  if (t.reason == WaitReason::none) {
+    text << "runnable";
+  } else {
+    text << to_string(t.reason);
+    auto minutes = std::chrono::duration_cast<std::chrono::minutes>(t.blocked_for).count();
+    if (minutes >= 1) text << ", " << minutes << " minutes";
+  }
+  text << "]:\n";
+  // The top frame: the wait site (a task that is not blocked shows its spawn site).
+  const std::source_location& top = t.reason != WaitReason::none ? t.wait_site : t.spawn_site;
+  text << cached_go_name(names, top.function_name()) << "(...)\n\t" << go_file(top, opts) << ":"
+       << top.line() << " +0x0\n";
+  text << "created by " << cached_go_name(names, t.spawn_site.function_name());
+  if (t.parent != 0) text << " in goroutine " << t.parent;
+  text << "\n\t" << go_file(t.spawn_site, opts) << ":" << t.spawn_site.line() << " +0x0\n\n";
 }
 
 }  // namespace
@@ -102,7 +276,7 @@ std::vector<TaskInfo> tasks() {
     out.push_back(snapshot_of(t, now, out.size(), channels));
   });
   describe_channels(out, channels);
-  std::sort(out.begin(), out.end(), [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
+  sort_by_index(out, [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
   return out;
 }
 
@@ -112,47 +286,97 @@ std::vector<TaskInfo> blocked_tasks(std::chrono::nanoseconds min_age) {
   std::vector<TaskInfo> out;
   for (auto& t : tasks())
     if (is_channel_wait(t.reason) && t.blocked_for >= min_age) out.push_back(std::move(t));
-  std::stable_sort(out.begin(), out.end(), [](const TaskInfo& a, const TaskInfo& b) {
-    return a.blocked_for > b.blocked_for;
-  });
+  sort_oldest_first(out);
   return out;
 }
 
-std::size_t dump_blocked(std::ostream& out) {
-  auto blocked = blocked_tasks();
-  // Group identical (reason, wait site, spawn site), keeping oldest-first order.
-  using Key = std::tuple<WaitReason, std::string, std::string>;
-  std::vector<Key> order;
-  std::map<Key, std::vector<const TaskInfo*>> groups;
-  for (const auto& t : blocked) {
-    Key key{t.reason, site_string(t.wait_site) + " " + t.wait_site.function_name(),
-            site_string(t.spawn_site)};
-    auto [it, fresh] = groups.try_emplace(key);
-    if (fresh) order.push_back(key);
-    it->second.push_back(&t);
-  }
+std::size_t dump_tasks(std::ostream& out, std::vector<TaskInfo> list, const DumpOptions& opts) {
+  sort_oldest_first(list);
   std::ostringstream text;
-  text << "goro: " << blocked.size() << " blocked task" << (blocked.size() == 1 ? "" : "s") << "\n";
-  for (const auto& key : order) {
-    const auto& members = groups[key];
-    const TaskInfo& oldest = *members.front();
-    if (members.size() == 1) {
-      text << "\ntask " << oldest.id;
-      if (!oldest.name.empty()) text << " \"" << oldest.name << "\"";
-      text << " [" << to_string(oldest.reason) << ", " << age_string(oldest.blocked_for) << "]:\n";
-    } else {
-      text << "\n" << members.size() << " tasks [" << to_string(oldest.reason) << ", "
-           << age_string(members.back()->blocked_for) << ".." << age_string(oldest.blocked_for)
-           << "]:\n";
+  if (opts.format == DumpFormat::go) {
+    GoNameCache names;
+    for (const auto& t : list) print_go_task(text, t, opts, names);
+  } else {
+    // Group identical (reason, wait site, spawn site); a group sits where its oldest
+    // member would, so groups come oldest first.
+    std::map<GroupKey, std::size_t> index;
+    std::vector<std::vector<const TaskInfo*>> groups;
+    for (const auto& t : list) {
+      auto [it, fresh] = index.try_emplace(key_of(t), groups.size());
+      if (fresh) groups.emplace_back();
+      groups[it->second].push_back(&t);
     }
-    text << "    " << oldest.wait_site.function_name() << "\n        "
-         << site_string(oldest.wait_site) << "\n";
-    text << "    created by " << (oldest.parent ? "task " + std::to_string(oldest.parent) : std::string("a plain thread"))
-         << " at " << site_string(oldest.spawn_site) << "\n";
+    text << "goro: " << count_string(list.size()) << " task" << (list.size() == 1 ? "" : "s");
+    if (groups.size() != list.size())
+      text << " in " << count_string(groups.size()) << " group" << (groups.size() == 1 ? "" : "s");
+    text << "\n";
+    for (const auto& g : groups) print_goro_group(text, g, opts);
   }
   out << text.str();
   out.flush();
-  return blocked.size();
+  return list.size();
+}
+
+std::size_t dump_blocked(std::ostream& out, const DumpOptions& opts) {
+  return dump_tasks(out, blocked_tasks(opts.min_age), opts);
+}
+
+std::size_t dump_blocked(std::ostream& out) { return dump_blocked(out, DumpOptions{}); }
+
+std::string go_function_name(std::string_view fn) {
+  // Drop g++'s " [with T = ...]" and everything in (...) and <...> except a lambda's
+  // marker; keep the last space-separated token that is not a qualifier.
+  if (auto with = fn.find(" [with "); with != std::string_view::npos) fn = fn.substr(0, with);
+  std::string flat;
+  int depth = 0;
+  int lambdas = 0;
+  for (std::size_t i = 0; i < fn.size(); ++i) {
+    char c = fn[i];
+    if (c == '(' || c == '<' || c == '[' || c == '{') {
+      if (depth == 0 && c == '<' && fn.substr(i, 7) == "<lambda") flat += "func" + std::to_string(++lambdas);
+      if (depth == 0 && c == '{' && fn.substr(i, 13) == "{anonymous}::") {
+        i += 12;  // an anonymous namespace adds nothing a reader needs
+        continue;
+      }
+      // "operator<", "operator()" and friends: keep the operator, skip the symbol.
+      ++depth;
+      continue;
+    }
+    if (c == ')' || c == '>' || c == ']' || c == '}') {
+      if (depth > 0) --depth;
+      continue;
+    }
+    if (depth == 0) flat += c;
+  }
+  // Qualifiers that follow a (removed) parameter list: "f() const", "<lambda()> mutable".
+  for (std::string_view q : {" mutable", " const", " volatile", " noexcept", " &&", " &"}) {
+    for (std::size_t p = flat.find(q); p != std::string::npos; p = flat.find(q, p)) {
+      std::size_t end = p + q.size();
+      if (end == flat.size() || flat[end] == ':' || flat[end] == ' ')
+        flat.erase(p, q.size());
+      else
+        p = end;
+    }
+  }
+  // The name is the last space-separated token ("void ns::f" -> "ns::f").
+  std::string best = flat.substr(flat.rfind(' ') == std::string::npos ? 0 : flat.rfind(' ') + 1);
+  std::string out;
+  for (std::size_t i = 0; i < best.size(); ++i) {
+    char c = best[i];
+    if (c == ':' && i + 1 < best.size() && best[i + 1] == ':') {
+      out += '.';
+      ++i;
+    } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+      out += c;
+    } else {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  if (out.empty()) out = "unknown";
+  if (out.find('.') == std::string::npos) out = "main." + out;
+  return out;
 }
 
 std::vector<TaskId> ignore_current() {
@@ -161,33 +385,45 @@ std::vector<TaskId> ignore_current() {
   return ids;
 }
 
+bool is_ignored(const TaskInfo& t, const LeakOptions& opts) {
+  if (std::find(opts.ignore_ids.begin(), opts.ignore_ids.end(), t.id) != opts.ignore_ids.end())
+    return true;
+  if (contains_any(t.name, opts.ignore_names)) return true;
+  if (!opts.ignore_spawn_sites.empty() &&
+      contains_any(site_string(t.spawn_site) + " " + t.spawn_site.function_name(),
+                   opts.ignore_spawn_sites))
+    return true;
+  if (t.reason != WaitReason::none && !opts.ignore_wait_sites.empty() &&
+      contains_any(site_string(t.wait_site) + " " + t.wait_site.function_name(),
+                   opts.ignore_wait_sites))
+    return true;
+  if (opts.ignore_if && opts.ignore_if(t)) return true;
+  return false;
+}
+
 std::vector<TaskInfo> find_leaks(LeakOptions opts) {
   const TaskId self = current_task();
+  std::sort(opts.ignore_ids.begin(), opts.ignore_ids.end());
   auto filter = [&](std::vector<TaskInfo> all) {
     std::vector<TaskInfo> kept;
     for (auto& t : all) {
       if (t.id == self) continue;
-      if (std::find(opts.ignore_ids.begin(), opts.ignore_ids.end(), t.id) != opts.ignore_ids.end())
-        continue;
-      if (contains_any(t.name, opts.ignore_names)) continue;
-      if (contains_any(site_string(t.spawn_site) + " " + t.spawn_site.function_name(),
-                       opts.ignore_spawn_sites))
-        continue;
-      if (t.reason != WaitReason::none &&
-          contains_any(site_string(t.wait_site) + " " + t.wait_site.function_name(),
-                       opts.ignore_wait_sites))
-        continue;
+      if (std::binary_search(opts.ignore_ids.begin(), opts.ignore_ids.end(), t.id)) continue;
+      if (is_ignored(t, opts)) continue;
       kept.push_back(std::move(t));
     }
     return kept;
   };
+  // goleak's Find: retry until nothing is left or the deadline passes; the wait between
+  // attempts doubles (10 us .. 50 ms) and never overshoots the deadline.
   const auto deadline = std::chrono::steady_clock::now() + opts.max_wait;
-  auto backoff = std::chrono::microseconds(100);
+  auto backoff = std::chrono::microseconds(10);
   for (;;) {
     auto leaks = filter(tasks());
-    if (leaks.empty() || std::chrono::steady_clock::now() >= deadline) return leaks;
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-    goro::sleep_for(std::min(backoff, left));
+    auto now = std::chrono::steady_clock::now();
+    if (leaks.empty() || now >= deadline) return leaks;
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+    goro::sleep_for(std::min(backoff, left) + std::chrono::microseconds(1));
     backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));
   }
 }

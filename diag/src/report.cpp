@@ -15,28 +15,11 @@ std::string live_task_report(const void* runtime, TaskId exclude) {
   registry_for_each([&](const TaskRecord& t) {
     if ((runtime == nullptr || t.runtime == runtime) && t.id != exclude) in_scope.insert(t.id);
   });
+  std::vector<diag::TaskInfo> tasks;
+  for (diag::TaskInfo& t : diag::tasks())
+    if (in_scope.count(t.id)) tasks.push_back(std::move(t));
   std::ostringstream out;
-  std::size_t listed = 0;
-  for (const diag::TaskInfo& t : diag::tasks()) {
-    if (!in_scope.count(t.id)) continue;
-    if (listed++ == 200) {
-      out << "  ... and more (see goro::diag::dump_blocked())\n";
-      break;
-    }
-    out << "  task " << t.id;
-    if (!t.name.empty()) out << " \"" << t.name << "\"";
-    out << " [" << diag::to_string(t.reason);
-    if (t.reason != diag::WaitReason::none)
-      out << ", " << std::chrono::duration_cast<std::chrono::milliseconds>(t.blocked_for).count()
-          << "ms";
-    out << "]";
-    if (t.reason != diag::WaitReason::none)
-      out << " at " << t.wait_site.file_name() << ":" << t.wait_site.line() << " in "
-          << t.wait_site.function_name();
-    out << "; created by "
-        << (t.parent ? "task " + std::to_string(t.parent) : std::string("a plain thread"))
-        << " at " << t.spawn_site.file_name() << ":" << t.spawn_site.line() << "\n";
-  }
+  diag::dump_tasks(out, std::move(tasks));  // the grouped format of dump_blocked()
   return out.str();
 }
 

@@ -13,9 +13,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <iostream>
 #include <source_location>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "goro/runtime.hpp"
@@ -53,21 +56,68 @@ std::vector<TaskInfo> leaked_tasks();
 // Tasks blocked on channel send/recv/select (select with no cases included) for at least
 // min_age, oldest first.
 std::vector<TaskInfo> blocked_tasks(std::chrono::nanoseconds min_age = {});
-// Prints the blocked tasks, grouped by identical (reason, wait site, spawn site); returns
-// the number of tasks listed.
+// Prints the blocked tasks, grouped by identical (reason, wait site, spawn site), groups
+// oldest first; returns the number of tasks listed (not of groups). Example:
+//
+//   goro: 10,001 tasks in 2 groups
+//
+//   task 17 "fetcher" [chan send, 4m12s]:
+//       at /src/worker.cpp:41 in void fetch(goro::Channel<int>)
+//       chan: unbuffered "results"
+//       created by task 3 at /src/main.cpp:12
+//
+//   10,000 tasks [chan receive, 1m3s..4m12s]:
+//       ids: 20 21 22 23 24 25 26 27 ... (10,000 in all)
+//       at /src/pool.cpp:9 in pool()::<lambda()>
+//       chan: buffered 0/8 "jobs"
+//       created by task 3 at /src/pool.cpp:7
 std::size_t dump_blocked(std::ostream& out = std::cerr);
 
+// Extension: dump formats and options.
+enum class DumpFormat {
+  goro,  // the grouped format above
+  go,    // Go's traceback text (runtime/traceback.go), one entry per task, no grouping:
+         //   goroutine 17 [chan send, 4 minutes]:
+         //   main.fetch(...)
+         //   \t/src/worker.cpp.go:41 +0x0
+         //   created by main.main in goroutine 3
+         //   \t/src/main.cpp.go:12 +0x0
+         // so Go tooling (panicparse, gostackparse, ...) reads it.
+};
+struct DumpOptions {
+  DumpFormat format = DumpFormat::goro;
+  std::chrono::nanoseconds min_age{0};  // dump_blocked: only tasks blocked at least this long
+  std::size_t max_ids_per_group = 8;    // goro format: ids listed for a group
+  // Go format: Go tools only accept sources named *.go, *.c or *.s, so other file names
+  // get this suffix ("worker.cpp" -> "worker.cpp.go"). Empty: print names unchanged.
+  std::string go_file_suffix = ".go";
+};
+std::size_t dump_blocked(std::ostream& out, const DumpOptions& opts);
+// Dumps the given snapshot (any tasks, blocked or not; e.g. find_leaks' result) in the
+// chosen format, oldest wait first; returns the number of tasks listed.
+std::size_t dump_tasks(std::ostream& out, std::vector<TaskInfo> tasks, const DumpOptions& opts = {});
+// A C++ function name as a Go tool expects one ("void ns::f(int)" -> "ns.f").
+std::string go_function_name(std::string_view cxx_function_name);
+
+// goleak's options, for goro. Patterns are substrings (empty ones match nothing).
 struct LeakOptions {
-  std::chrono::milliseconds max_wait{500};  // retry with backoff up to this long
-  std::vector<TaskId> ignore_ids;           // e.g. from ignore_current()
+  std::chrono::milliseconds max_wait{500};  // retry with backoff up to this long (0: once)
+  std::vector<TaskId> ignore_ids;           // e.g. from ignore_current() (IgnoreCurrent)
   std::vector<std::string> ignore_names;    // substrings of task names
-  std::vector<std::string> ignore_spawn_sites;  // substrings of "file:line function"
-  std::vector<std::string> ignore_wait_sites;   // substrings of "file:line function"
+  std::vector<std::string> ignore_spawn_sites;  // of "file:line function" of the go_spawn
+                                                // (IgnoreCreatedBy)
+  std::vector<std::string> ignore_wait_sites;   // of "file:line function" of a blocked
+                                                // task's wait site (IgnoreTopFunction)
+  // Extension: any other rule; a task for which it returns true is ignored.
+  std::function<bool(const TaskInfo&)> ignore_if;
 };
 // The ids of all tasks alive now (goleak's IgnoreCurrent).
 std::vector<TaskId> ignore_current();
 // Live tasks after a bounded wait for them to finish, minus the ignored ones, the calling
-// task and goro's own tasks.
+// task and goro's own tasks. Retries with exponential backoff (from 10 us, doubling, at
+// most 50 ms apart) until none is left or max_wait has passed.
 std::vector<TaskInfo> find_leaks(LeakOptions opts = {});
+// Whether find_leaks' ignore rules (ids, names, sites, ignore_if) drop `t`.
+bool is_ignored(const TaskInfo& t, const LeakOptions& opts);
 
 }  // namespace goro::diag

@@ -2,14 +2,24 @@
 //
 // Snapshots walk the task registry shard by shard; each record is copied under its
 // shard's lock (so it cannot be freed meanwhile) and its own record_lock (so the wait
-// record is read whole). Nothing stops the scheduler.
+// record is read whole). Nothing stops the scheduler. Captured stacks (capture_stacks)
+// are copied as raw addresses under the locks and symbolized after they are released.
 #include "goro/diag.hpp"
 
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <errno.h>  // program_invocation_name
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <thread>
 #include <tuple>
+#include <unordered_map>
 
 #include "../../runtime/src/registry.hpp"
 #include "goro/detail/channel_state.hpp"
@@ -28,8 +38,18 @@ struct RetainedChannel {
   bool sending;
 };
 
+// Captured return addresses of the snapshot's tasks: task index + a range of `pcs`.
+struct RawStacks {
+  struct Range {
+    std::size_t task_index, begin;
+    std::uint32_t depth;
+  };
+  std::vector<Range> ranges;
+  std::vector<void*> pcs;
+};
+
 TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t index,
-                     std::vector<RetainedChannel>& channels) {
+                     std::vector<RetainedChannel>& channels, RawStacks& stacks) {
   TaskInfo info;
   info.id = t.id;
   info.name = t.name;
@@ -52,7 +72,113 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
     for (std::uint32_t i = 0; i < t.wait_waiter_count; ++i)
       retain(t.wait_waiters[i].chan, t.wait_waiters[i].sending);
   }
+  // wait_stack is set before the task first publishes a reason, and its depth is 0
+  // whenever the task (running) may be rewriting pcs.
+  if (const detail::WaitStack* ws = t.wait_stack.get(); ws != nullptr && ws->depth > 0) {
+    const std::uint32_t depth = std::min<std::uint32_t>(ws->depth, detail::WaitStack::kMaxFrames);
+    stacks.ranges.push_back({index, stacks.pcs.size(), depth});
+    stacks.pcs.insert(stacks.pcs.end(), ws->pcs, ws->pcs + depth);
+  }
   return info;
+}
+
+// One symbolized return address.
+struct Frame {
+  std::string text;     // as in TaskInfo::stack
+  bool named = false;   // the dynamic symbol table names its function
+  bool goro = false;    // goro's functions (park, channel, select, sync, ...), backtrace()
+  bool entry = false;   // goro::detail:: (the task-entry machinery below user code)
+  bool bottom = false;  // Boost.Context's fiber entry (make_fcontext): the stack's end
+};
+
+// "goro::..." at the start, or after a template function's return type.
+bool in_namespace(std::string_view name, std::string_view ns) {
+  std::string_view head = name.substr(0, name.find('('));
+  if (head.substr(0, ns.size()) == ns) return true;
+  std::string spaced = " " + std::string(ns);
+  return head.find(spaced) != std::string_view::npos;
+}
+
+std::string hex(std::uintptr_t v) {
+  char buf[2 + 2 * sizeof v + 1];
+  std::snprintf(buf, sizeof buf, "0x%zx", static_cast<std::size_t>(v));
+  return buf;
+}
+
+// The path of a loaded module; dladdr names the executable as it was invoked (argv[0]).
+std::string module_path(const char* dli_fname) {
+  static const std::string self = [] {
+    char buf[4096];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  }();
+  if (!self.empty() && (dli_fname[0] == '\0' || std::strcmp(dli_fname, program_invocation_name) == 0))
+    return self;
+  return dli_fname;
+}
+
+// dladdr + __cxa_demangle: what backtrace_symbols() prints, parsed and demangled. Names
+// come from the dynamic symbol table: executables need -rdynamic (goro's CMake target
+// adds it) and static functions stay "??".
+Frame symbolize(void* pc) {
+  Frame f;
+  const auto addr = reinterpret_cast<std::uintptr_t>(pc);
+  Dl_info info{};
+  if (dladdr(pc, &info) == 0 || info.dli_fname == nullptr) {
+    f.text = "?? [" + hex(addr) + "]";
+    return f;
+  }
+  if (info.dli_sname != nullptr && info.dli_saddr != nullptr) {
+    int status = -1;
+    char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
+    std::string name = status == 0 && demangled != nullptr ? demangled : info.dli_sname;
+    std::free(demangled);
+    f.named = true;
+    // backtrace() itself shows up when a sanitizer intercepts it.
+    f.goro = in_namespace(name, "goro::") || name == "backtrace" ||
+             name.ends_with("interceptor_backtrace");
+    f.entry = in_namespace(name, "goro::detail::");
+    f.bottom = name == "make_fcontext" || in_namespace(name, "boost::context::");
+    f.text = name + "+" + hex(addr - reinterpret_cast<std::uintptr_t>(info.dli_saddr));
+  } else {
+    f.text = "??";
+  }
+  f.text += " [" + module_path(info.dli_fname) + "+" +
+            hex(addr - reinterpret_cast<std::uintptr_t>(info.dli_fbase)) + "]";
+  return f;
+}
+
+// Turns each task's raw stack into TaskInfo::stack: goro's frames above the user's
+// (capture, park, channel internals: named goro:: functions, and unnamed ones among
+// them) and below (the task entry: from the first goro::detail:: frame, or the fiber's
+// make_fcontext, on) are dropped. goro's unnamed task-entry functions just above
+// make_fcontext stay (as "??"): they cannot be told from unnamed user functions.
+// Frames repeat across tasks, so each address is symbolized once.
+void symbolize_stacks(std::vector<TaskInfo>& out, const RawStacks& stacks) {
+  std::unordered_map<void*, Frame> cache;
+  std::vector<const Frame*> frames;
+  for (const auto& r : stacks.ranges) {
+    frames.clear();
+    for (std::uint32_t i = 0; i < r.depth; ++i) {
+      void* pc = stacks.pcs[r.begin + i];
+      auto it = cache.find(pc);
+      if (it == cache.end()) it = cache.emplace(pc, symbolize(pc)).first;
+      frames.push_back(&it->second);
+    }
+    // The leading run of goro or unnamed frames, up to its last goro frame.
+    std::size_t first = 0;
+    for (std::size_t i = 0; i < frames.size() && (frames[i]->goro || !frames[i]->named); ++i)
+      if (frames[i]->goro) first = i + 1;
+    if (first == frames.size()) first = 0;  // no user frame found: keep everything
+    std::size_t last = frames.size();
+    for (std::size_t i = first + 1; i < frames.size(); ++i)
+      if (frames[i]->bottom || (first > 0 && frames[i]->entry)) {
+        last = i;
+        break;
+      }
+    auto& stack = out[r.task_index].stack;
+    for (std::size_t i = first; i < last; ++i) stack.push_back(frames[i]->text);
+  }
 }
 
 void describe_channels(std::vector<TaskInfo>& out, std::vector<RetainedChannel>& channels) {
@@ -180,9 +306,12 @@ void print_goro_group(std::ostream& text, const std::vector<const TaskInfo*>& me
     if (shown < members.size()) text << " ... (" << count_string(members.size()) << " in all)";
     text << "\n";
   }
-  if (blocked)
+  if (blocked) {
     text << "    at " << site_string(oldest.wait_site) << " in " << oldest.wait_site.function_name()
          << "\n";
+    // Captured stack (capture_stacks), the oldest member's.
+    for (const auto& frame : oldest.stack) text << "        " << frame << "\n";
+  }
   if (!oldest.channels.empty()) {
     // Distinct channels across the group (members usually share one, or have one each).
     std::vector<const void*> ids;
@@ -246,8 +375,33 @@ const std::string& cached_go_name(GoNameCache& cache, const char* fn) {
   return it->second;
 }
 
+// A captured frame in the Go format. Without line numbers: the module, line 0, the
+// offset in the function ("name+0x2d [/bin/app+0x5a21]" -> "name(...)\n\t/bin/app.go:0
+// +0x2d"), or in the module for an unnamed one.
+std::string go_frame(std::string_view frame, const DumpOptions& opts) {
+  std::size_t bracket = frame.rfind(" [");
+  std::string_view fn = frame.substr(0, bracket), module;
+  if (bracket != std::string_view::npos) {
+    module = frame.substr(bracket + 2);
+    module = module.substr(0, std::min(module.rfind("+0x"), module.rfind(']')));
+  }
+  std::string_view offset = "0x0";
+  if (std::size_t plus = fn.rfind("+0x"); plus != std::string_view::npos) {
+    offset = fn.substr(plus + 1);  // in the function
+    fn = fn.substr(0, plus);
+  } else if (bracket != std::string_view::npos) {
+    std::string_view m = frame.substr(bracket + 2);
+    if (std::size_t plus = m.rfind("+0x"); plus != std::string_view::npos)
+      offset = m.substr(plus + 1, m.size() - plus - 2);  // in the module ("??")
+  }
+  std::string file(module.empty() ? std::string_view("unknown") : module);
+  if (!opts.go_file_suffix.empty()) file += opts.go_file_suffix;
+  return (fn == "??" ? std::string("main.unknown") : go_function_name(fn)) + "(...)\n\t" +
+         file + ":0 +" + std::string(offset) + "\n";
+}
+
 void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opts,
-                   GoNameCache& names) {
+                   GoNameCache& names, std::unordered_map<std::string, std::string>& frames) {
   text << "goroutine " << t.id << " [";
   if (t.reason == WaitReason::none) {
     text << "runnable";
@@ -261,6 +415,14 @@ void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opt
   const std::source_location& top = t.reason != WaitReason::none ? t.wait_site : t.spawn_site;
   text << cached_go_name(names, top.function_name()) << "(...)\n\t" << go_file(top, opts) << ":"
        << top.line() << " +0x0\n";
+  // Its callers from the captured stack (stack[0] is the wait site's function, printed
+  // above with its line).
+  if (t.reason != WaitReason::none)
+    for (std::size_t i = 1; i < t.stack.size(); ++i) {
+      auto it = frames.find(t.stack[i]);
+      if (it == frames.end()) it = frames.emplace(t.stack[i], go_frame(t.stack[i], opts)).first;
+      text << it->second;
+    }
   text << "created by " << cached_go_name(names, t.spawn_site.function_name());
   if (t.parent != 0) text << " in goroutine " << t.parent;
   text << "\n\t" << go_file(t.spawn_site, opts) << ":" << t.spawn_site.line() << " +0x0\n\n";
@@ -271,11 +433,13 @@ void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opt
 std::vector<TaskInfo> tasks() {
   std::vector<TaskInfo> out;
   std::vector<RetainedChannel> channels;
+  RawStacks stacks;
   const std::int64_t now = detail::coarse_now_ns();
   detail::registry_for_each([&](const detail::TaskRecord& t) {
-    out.push_back(snapshot_of(t, now, out.size(), channels));
+    out.push_back(snapshot_of(t, now, out.size(), channels, stacks));
   });
   describe_channels(out, channels);
+  symbolize_stacks(out, stacks);
   sort_by_index(out, [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
   return out;
 }
@@ -295,7 +459,8 @@ std::size_t dump_tasks(std::ostream& out, std::vector<TaskInfo> list, const Dump
   std::ostringstream text;
   if (opts.format == DumpFormat::go) {
     GoNameCache names;
-    for (const auto& t : list) print_go_task(text, t, opts, names);
+    std::unordered_map<std::string, std::string> frames;  // captured frame -> Go lines
+    for (const auto& t : list) print_go_task(text, t, opts, names, frames);
   } else {
     // Group identical (reason, wait site, spawn site); a group sits where its oldest
     // member would, so groups come oldest first.

@@ -2,6 +2,7 @@
 #include "scheduler.hpp"
 
 #include <boost/context/detail/fcontext.hpp>
+#include <execinfo.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -264,7 +265,7 @@ void Runtime::free_task(TaskRecord* t) noexcept {
   }
   if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
   RecordPool* record_pool = t->record_pool;
-  t->~TaskRecord();
+  t->~TaskRecord();  // frees the captured-stack buffer (wait_stack), if any
   record_pool->deallocate(t);
   live_.fetch_sub(1, std::memory_order_release);
   if (is_main) {
@@ -657,6 +658,30 @@ void task_entry(ctx::transfer_t from) {
   __builtin_unreachable();
 }
 
+// GORO_TRACEBACK=1 (read once): capture parked tasks' stacks in every runtime.
+bool traceback_env() noexcept {
+  static const bool on = [] {
+    const char* env = std::getenv("GORO_TRACEBACK");
+    return env != nullptr && *env != '\0' && std::strcmp(env, "0") != 0 &&
+           std::strcmp(env, "off") != 0;
+  }();
+  return on;
+}
+
+bool capture_stacks(const Runtime* rt) noexcept {
+  return rt->config().capture_stacks || traceback_env();
+}
+
+// Fills t's stack buffer (allocated on first use) with the return addresses of the
+// parking task; returns the depth to publish under record_lock (0 when out of memory).
+// No diag reader looks at pcs now: t is running, so its depth is 0 or its reason none.
+__attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) noexcept {
+  if (!t->wait_stack) t->wait_stack.reset(new (std::nothrow) WaitStack);
+  if (!t->wait_stack) return 0;
+  int n = ::backtrace(t->wait_stack->pcs, WaitStack::kMaxFrames);
+  return n > 0 ? static_cast<std::uint32_t>(n) : 0;
+}
+
 }  // namespace
 
 void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
@@ -673,6 +698,9 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
   }
   if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
+  // Off (the default): one predictable branch. On: backtrace() outside the lock.
+  const bool captured = __builtin_expect(capture_stacks(rt), false);
+  const std::uint32_t depth = captured ? capture_wait_stack(t) : 0;
   {
     std::lock_guard guard(t->record_lock);
     t->wait_reason.store(site.reason, std::memory_order_relaxed);
@@ -681,6 +709,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     t->wait_waiters = site.waiters;
     t->wait_waiter_count = site.waiter_count;
     t->blocked_since_ns = coarse_now_ns();
+    if (captured && t->wait_stack) t->wait_stack->depth = depth;
   }
 #endif
   w->release = release;
@@ -693,6 +722,7 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     t->wait_object = nullptr;
     t->wait_waiters = nullptr;
     t->wait_waiter_count = 0;
+    if (captured && t->wait_stack) t->wait_stack->depth = 0;
   }
 #endif
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};

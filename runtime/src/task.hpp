@@ -11,12 +11,14 @@
 //   published and read-only afterwards.
 // - The wait record (wait_*) is written by the task itself just before it parks and
 //   cleared when it resumes; diag readers take `record_lock` to read it consistently.
+//   With stack capture on, wait_stack holds the parked task's return addresses.
 // - Scheduling fields (ctx, state, unwind_requested) belong to whichever worker runs or
 //   holds the task; handing the task over through a run queue publishes them.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <source_location>
 #include <string>
 
@@ -28,6 +30,16 @@ namespace goro::detail {
 
 class Runtime;
 class RecordPool;
+
+// Return addresses of a parked task (Config::capture_stacks / GORO_TRACEBACK=1): the
+// task's own buffer, allocated on its first captured park and freed with its record.
+// `pcs` is written by the task before it takes record_lock to publish `depth`; `depth`
+// (and the pcs it covers) are read by diag under record_lock while wait_reason is set.
+struct WaitStack {
+  static constexpr int kMaxFrames = 32;
+  std::uint32_t depth = 0;  // guarded by record_lock; 0: none captured
+  void* pcs[kMaxFrames];
+};
 
 enum class TaskState : std::uint8_t { runnable, running, parked, finished };
 
@@ -72,6 +84,8 @@ struct TaskRecord {
   // task clears the record before its select returns and the waiters go away.
   const Waiter* wait_waiters = nullptr;
   std::int64_t blocked_since_ns = 0;  // coarse monotonic clock
+  // Null unless stacks are captured; its depth is part of the wait record.
+  std::unique_ptr<WaitStack> wait_stack;
 
   // --- registry links: guarded by the registry shard's lock ---
   TaskRecord* reg_prev = nullptr;

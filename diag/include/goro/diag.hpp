@@ -47,6 +47,13 @@ struct TaskInfo {
   bool leaked = false;                   // provably can never wake (not computed yet)
   std::vector<ChannelInfo> channels;     // extension: what a channel wait waits on
   std::uint64_t origin = 0;              // extension: see goro/detail/origin.hpp
+  // Extension: the blocked task's call stack, innermost first, from the user's frame
+  // (goro's park and channel frames are left out) down to the fiber's entry; only with
+  // Config::capture_stacks or GORO_TRACEBACK=1, else empty. One frame per string:
+  //   "blocked_in_helper(goro::Channel<int>)+0x2d [/path/to/binary+0x5a21]"
+  // (function + offset in it; "??" for functions missing from the dynamic symbol table —
+  // static ones, lambdas, goro's task entry; the module + offset for addr2line -e).
+  std::vector<std::string> stack;
 };
 
 // Every live task, by id.

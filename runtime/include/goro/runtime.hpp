@@ -53,6 +53,10 @@ struct Config {
   std::size_t stack_size = 0;  // 0: 64 KiB (256 KiB in sanitizer builds); rounded up to pages
   std::optional<LeakPolicy> leak_policy;   // unset: $GORO_LEAKCHECK, else report
   PanicPolicy on_panic = PanicPolicy::terminate;
+  // Capture each parked task's call stack (glibc backtrace()) for diag::TaskInfo::stack
+  // and the dumps; also on for every runtime with env GORO_TRACEBACK=1. Costs about a
+  // microsecond per park: see "Diagnostics" in README.md.
+  bool capture_stacks = false;
 };
 
 struct SpawnOptions {

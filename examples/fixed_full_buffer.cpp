@@ -7,6 +7,8 @@
 // It checks itself: goro::diag::find_leaks() (goleak's Find) must come back empty.
 #include <goro/goro.hpp>
 
+#include "leak_harness.hpp"
+
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -26,20 +28,7 @@ int first_reply() {
 }
 
 int main() {
-  int rc = 0;
-  int exit_code = goro::run([&] {
+  return check_no_leak([] {
     std::cout << "first reply: " << first_reply() << "\n";
-
-    goro::diag::LeakOptions opts;
-    opts.max_wait = 10s;  // retries with backoff until every task has ended, at most 10 s
-    auto leaks = goro::diag::find_leaks(opts);
-    if (!leaks.empty()) {
-      std::cout << "LEAKED: " << leaks.size() << " task(s)\n";
-      goro::diag::dump_blocked(std::cout);
-      rc = 1;
-      return;
-    }
-    std::cout << "no leaks: every task finished\n";
-  }, goro::Config{.leak_policy = goro::LeakPolicy::fail});
-  return rc != 0 ? rc : exit_code;
+  });
 }

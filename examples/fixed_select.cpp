@@ -8,6 +8,8 @@
 // It checks itself: goro::diag::find_leaks() (goleak's Find) must come back empty.
 #include <goro/goro.hpp>
 
+#include "leak_harness.hpp"
+
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -39,8 +41,7 @@ void start_watcher(Service& s) {
 }
 
 int main() {
-  int rc = 0;
-  int exit_code = goro::run([&] {
+  return check_no_leak([] {
     {
       Service service;
       start_watcher(service);
@@ -48,17 +49,5 @@ int main() {
       service.config_updates.send(2);
     }  // shut down: ~Service closes `done`, the watcher returns
     std::cout << "service sent an event and a config update, then shut down\n";
-
-    goro::diag::LeakOptions opts;
-    opts.max_wait = 10s;  // retries with backoff until every task has ended, at most 10 s
-    auto leaks = goro::diag::find_leaks(opts);
-    if (!leaks.empty()) {
-      std::cout << "LEAKED: " << leaks.size() << " task(s)\n";
-      goro::diag::dump_blocked(std::cout);
-      rc = 1;
-      return;
-    }
-    std::cout << "no leaks: every task finished\n";
-  }, goro::Config{.leak_policy = goro::LeakPolicy::fail});
-  return rc != 0 ? rc : exit_code;
+  });
 }

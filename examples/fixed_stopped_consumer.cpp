@@ -9,6 +9,8 @@
 // It checks itself: goro::diag::find_leaks() (goleak's Find) must come back empty.
 #include <goro/goro.hpp>
 
+#include "leak_harness.hpp"
+
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -30,8 +32,7 @@ goro::Channel<int> generate(goro::Context ctx) {
 }
 
 int main() {
-  int rc = 0;
-  int exit_code = goro::run([&] {
+  return check_no_leak([] {
     auto [ctx, cancel] = goro::with_cancel(goro::Context::background());
     int sum = 0, count = 0;
     for (int n : generate(ctx)) {
@@ -40,17 +41,5 @@ int main() {
     }
     cancel();  // the fix: tell the producer we are done
     std::cout << "consumer took " << count << " numbers, sum = " << sum << "\n";
-
-    goro::diag::LeakOptions opts;
-    opts.max_wait = 10s;  // retries with backoff until every task has ended, at most 10 s
-    auto leaks = goro::diag::find_leaks(opts);
-    if (!leaks.empty()) {
-      std::cout << "LEAKED: " << leaks.size() << " task(s)\n";
-      goro::diag::dump_blocked(std::cout);
-      rc = 1;
-      return;
-    }
-    std::cout << "no leaks: every task finished\n";
-  }, goro::Config{.leak_policy = goro::LeakPolicy::fail});
-  return rc != 0 ? rc : exit_code;
+  });
 }

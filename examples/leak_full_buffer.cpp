@@ -11,6 +11,8 @@
 // The fix is in fixed_full_buffer.cpp.
 #include <goro/goro.hpp>
 
+#include "leak_harness.hpp"
+
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -29,36 +31,10 @@ int first_reply() {
   return *replies.recv();  // the first reply wins; the others are ignored
 }
 
-// Waits (at most 10 s) until the leak has formed: exactly `n` tasks besides this one
-// are alive, and every one of them is blocked in `reason`.
-bool wait_for_leak(std::size_t n, goro::diag::WaitReason reason) {
-  for (int i = 0; i < 10'000; ++i) {
-    std::size_t others = 0, stuck = 0;
-    for (const goro::diag::TaskInfo& t : goro::diag::tasks()) {
-      if (t.id == goro::current_task()) continue;
-      ++others;
-      if (t.reason == reason) ++stuck;
-    }
-    if (others == n && stuck == n) return true;
-    goro::sleep_for(1ms);
-  }
-  return false;
-}
 
 int main() {
-  int rc = 0;
-  int exit_code = goro::run([&] {
+  return show_leak([] {
     std::cout << "first reply: " << first_reply() << "\n";
-
-    // Wait (bounded) until every replica has sent or blocked: 8 - 1 received - 4 buffered.
-    constexpr std::size_t kStuck = kReplicas - 1 - 4;
-    if (!wait_for_leak(kStuck, goro::diag::WaitReason::chan_send)) {
-      std::cout << "the leak did not form within 10 s\n";
-      rc = 1;
-    }
-
-    std::size_t listed = goro::diag::dump_blocked(std::cout);
-    std::cout << "dump_blocked listed " << listed << " task(s)\n";
-  }, goro::Config{.leak_policy = goro::LeakPolicy::report});
-  return rc != 0 ? rc : exit_code;
+  }, kReplicas - 1 - 4,  // stuck: 8 replicas - 1 reply read - 4 in the buffer
+     goro::diag::WaitReason::chan_send);
 }

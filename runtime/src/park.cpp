@@ -106,21 +106,17 @@ std::int64_t deadlock_grace_ns() noexcept {
   return grace;
 }
 
-void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
-  ThreadParker& parker = t_parker;
-  if (release) release(arg);
-  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+bool wait_unless_deadlocked(std::atomic<std::uint32_t>* word, bool (*done)(void*), void* arg) {
   const std::int64_t grace = deadlock_grace_ns();
   std::uint64_t last_signature = 0;
   std::int64_t quiet_since = -1;
-  for (;;) {
-    if (parker.word.exchange(0, std::memory_order_acquire) == 1) break;
+  while (!done(arg)) {
     if (grace <= 0) {
-      futex_wait(&parker.word, 0);
+      futex_wait(word, 0);
       continue;
     }
-    futex_wait_for(&parker.word, 0, std::min<std::int64_t>(grace / 4, 100'000'000));
-    if (parker.word.exchange(0, std::memory_order_acquire) == 1) break;
+    futex_wait_for(word, 0, std::min<std::int64_t>(grace / 4, 100'000'000));
+    if (done(arg)) break;
     std::uint64_t signature = g_plain_activity.load(std::memory_order_relaxed);
     const bool quiet = all_quiescent(&signature);
     const std::int64_t now = now_ns();
@@ -129,12 +125,23 @@ void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
       quiet_since = quiet ? now : -1;
       continue;
     }
-    if (now - quiet_since >= grace) {
-      g_plain_activity.fetch_add(1, std::memory_order_relaxed);
-      throw DeadlockDetected{site};
-    }
+    if (now - quiet_since >= grace) return false;
   }
+  return true;
+}
+
+void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
+  ThreadParker& parker = t_parker;
+  if (release) release(arg);
   g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+  const bool woken = wait_unless_deadlocked(
+      &parker.word,
+      [](void* p) {
+        return static_cast<ThreadParker*>(p)->word.exchange(0, std::memory_order_acquire) == 1;
+      },
+      &parker);
+  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
+  if (!woken) throw DeadlockDetected{site};
 }
 
 void await_wake() {

@@ -830,34 +830,21 @@ void Runtime::unwind_all_tasks() {
 void Runtime::wait_for_main_or_deadlock() {
   // Like a plain thread blocked in a goro call: if every task (main included) is asleep
   // for the deadlock grace period, nothing can ever finish main: report, unwind, throw.
-  const std::int64_t grace = deadlock_grace_ns();
-  std::uint64_t last_signature = 0;
-  std::int64_t quiet_since = -1;
-  while (main_done.load(std::memory_order_acquire) == 0) {
-    if (grace <= 0) {
-      futex_wait(&main_done, 0);
-      continue;
-    }
-    futex_wait_for(&main_done, 0, std::min<std::int64_t>(grace / 4, 100'000'000));
-    if (main_done.load(std::memory_order_acquire) != 0) break;
-    std::uint64_t signature = 0;
-    const bool quiet = all_quiescent(&signature);
-    const std::int64_t now = now_ns();
-    if (!quiet || signature != last_signature || quiet_since < 0) {
-      last_signature = signature;
-      quiet_since = quiet ? now : -1;
-      continue;
-    }
-    if (now - quiet_since < grace) continue;
-    std::string message =
-        "goro: all goro tasks are asleep - deadlock! The main task of goro::run can never "
-        "finish. Live tasks:\n" + live_task_report(this, 0);
-    logger().error("{}", message);
-    logger().flush();
-    stop_workers();
-    unwind_all_tasks();
-    throw Deadlock(message);
-  }
+  const bool finished = wait_unless_deadlocked(
+      &main_done,
+      [](void* word) {
+        return static_cast<std::atomic<std::uint32_t>*>(word)->load(std::memory_order_acquire) != 0;
+      },
+      &main_done);
+  if (finished) return;
+  std::string message =
+      "goro: all goro tasks are asleep - deadlock! The main task of goro::run can never "
+      "finish. Live tasks:\n" + live_task_report(this, 0);
+  logger().error("{}", message);
+  logger().flush();
+  stop_workers();
+  unwind_all_tasks();
+  throw Deadlock(message);
 }
 
 int Runtime::finish_run(TaskRecord* main_task) {

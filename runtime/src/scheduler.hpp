@@ -191,6 +191,9 @@ void park_thread(void (*release)(void*), void* arg, const WaitSite& site);  // p
 // Deadlock detection (park.cpp): every runtime quiescent, with the activity signature.
 bool all_quiescent(std::uint64_t* signature) noexcept;
 std::int64_t deadlock_grace_ns() noexcept;  // $GORO_DEADLOCK_MS (default 1000; 0: off)
+// Blocks on the futex `word` until done(arg); false when, before that, every runtime
+// stayed quiescent and nothing moved for the grace period (the deadlock detector).
+bool wait_unless_deadlocked(std::atomic<std::uint32_t>* word, bool (*done)(void*), void* arg);
 void task_yield();
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;

@@ -287,12 +287,7 @@ TEST(DiagDump, PanicparseReadsTheGoFormat) {
     ASSERT_EQ(goro::diag::dump_blocked(f, opts), static_cast<std::size_t>(kSenders + kReceivers));
   }
   std::string cmd = std::string(pp) + " -no-color -rebase=false -parse=false " + path + " 2>&1";
-  std::string output;
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  while (std::size_t k = fread(buf, 1, sizeof buf, p)) output.append(buf, k);
-  int status = pclose(p);
+  auto [status, output] = gt::run_command(cmd);
   std::remove(path.c_str());
   EXPECT_EQ(status, 0) << output;
   // Buckets print as "<count>: <state> ...".

@@ -20,21 +20,11 @@ namespace {
 
 using goro::diag::WaitReason;
 
-struct ChildRun {
-  int exit_code = -1;
-  std::string output;
-};
+using ChildRun = gt::CommandResult;
 
 ChildRun run_child(const std::string& filter, const std::string& env = "") {
   std::string cmd = env + " '" GORO_LEAKY_CHILD "' --gtest_filter='" + filter + "' 2>&1";
-  ChildRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+  return gt::run_command(cmd);
 }
 
 // "leaky_child_test.cpp:<line>" of the child's line marked "// MARK: <what>".

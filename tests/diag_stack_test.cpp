@@ -105,12 +105,7 @@ TEST(DiagStack, EnvTurnsCaptureOn) {
   }
   std::string cmd = "GORO_TRACEBACK=1 /proc/" + std::to_string(getpid()) +
                     "/exe --gtest_filter=DiagStack.EnvTurnsCaptureOn 2>&1";
-  std::string output;
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  while (std::size_t k = fread(buf, 1, sizeof buf, p)) output.append(buf, k);
-  int status = pclose(p);
+  auto [status, output] = gt::run_command(cmd);
   EXPECT_EQ(status, 0) << output;
   EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
 }
@@ -136,12 +131,7 @@ TEST(DiagStack, PanicparseReadsCapturedFrames) {
         std::ifstream in(path);
         std::string dump((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::string cmd = std::string(pp) + " -no-color -rebase=false -parse=false " + path + " 2>&1";
-        std::string output;
-        FILE* p = popen(cmd.c_str(), "r");
-        ASSERT_NE(p, nullptr);
-        char buf[4096];
-        while (std::size_t k = fread(buf, 1, sizeof buf, p)) output.append(buf, k);
-        int status = pclose(p);
+        auto [status, output] = gt::run_command(cmd);
         std::remove(path.c_str());
         EXPECT_EQ(status, 0) << output;
         // Buckets print as "<count>: <state> [...]".

@@ -11,9 +11,10 @@
 // and GORO_EXAMPLES_SOURCE_DIR.
 #include <gtest/gtest.h>
 
+#include "goro_test.hpp"
+
 #include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -41,17 +42,14 @@ Run run_example(const std::string& binary) {
   }
   ::close(fd);
   const std::string cmd = "'" + binary + "' 2>'" + err_path + "'";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) {
+  auto [exit_code, out] = gt::run_command(cmd);
+  if (exit_code < 0) {
     ADD_FAILURE() << "popen failed: " << cmd;
     ::unlink(err_path);
     return r;
   }
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.exit_code = exit_code;
+  r.out = std::move(out);
   std::ifstream err_file(err_path);
   std::stringstream err;
   err << err_file.rdbuf();

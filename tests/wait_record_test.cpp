@@ -107,8 +107,11 @@ TEST(WaitRecord, WokenButNotYetRunTaskIsNotListedAsBlocked) {
         ASSERT_TRUE(wait_until_parked(id).has_value());
         ch.send(1);  // readies the receiver; with one worker it cannot run before we park
         for (const auto& t : goro::diag::blocked_tasks()) EXPECT_NE(t.id, id);
-        for (const auto& t : goro::diag::tasks())
-          if (t.id == id) EXPECT_EQ(t.reason, goro::diag::WaitReason::none);
+        for (const auto& t : goro::diag::tasks()) {
+          if (t.id == id) {
+            EXPECT_EQ(t.reason, goro::diag::WaitReason::none);
+          }
+        }
       },
       goro::Config{.workers = 1});
 }

@@ -17,12 +17,32 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <functional>
+#include <string>
+#include <sys/wait.h>
 #include <optional>
 #include <thread>
 #include <utility>
 
 namespace gt {
+
+// Runs a shell command, returning its stdout (add 2>&1 to the command for stderr too)
+// and exit code (128 + signal number when killed; -1 if it could not be started).
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+inline CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;

@@ -1,6 +1,8 @@
 // Snapshots during churn: tasks spawn, park (channels, select, sleep) and exit on two
 // workers while a plain thread takes tasks() / blocked_tasks() / dump_blocked() snapshots
-// in a loop. Run under TSan (build/diag-tsan) this is the data-race check of the readers.
+// in a loop. Run under TSan this is the data-race check of the readers, and under ASan
+// the check that a reader never looks at a record's objects after the task moved on
+// (runtime/src/wait_record.hpp).
 #include <goro/goro.hpp>
 
 #include <gtest/gtest.h>
@@ -16,7 +18,7 @@ namespace {
 
 using goro::diag::WaitReason;
 
-TEST(DiagChurn, SnapshotsWhileTasksSpawnParkAndExit) {
+void snapshots_during_churn(bool capture_stacks) {
   std::atomic<bool> stop{false};
   std::atomic<long> snapshots{0}, blocked_seen{0};
   std::atomic<bool> inconsistent{false};
@@ -61,6 +63,7 @@ TEST(DiagChurn, SnapshotsWhileTasksSpawnParkAndExit) {
   const int kFan = gt::live_tasks(64);
   goro::Config cfg;
   cfg.workers = 2;
+  cfg.capture_stacks = capture_stacks;  // the readers then also copy each task's pcs
   int rc = goro::run(
       [&] {
         // At least kRounds rounds, and on until the reader has taken 20 snapshots and seen
@@ -100,5 +103,9 @@ TEST(DiagChurn, SnapshotsWhileTasksSpawnParkAndExit) {
   SUCCEED() << blocked_seen.load() << " blocked task records seen in " << snapshots.load()
             << " snapshots";
 }
+
+TEST(DiagChurn, SnapshotsWhileTasksSpawnParkAndExit) { snapshots_during_churn(false); }
+
+TEST(DiagChurn, SnapshotsWithStacksWhileTasksSpawnParkAndExit) { snapshots_during_churn(true); }
 
 }  // namespace

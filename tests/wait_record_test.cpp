@@ -116,4 +116,31 @@ TEST(WaitRecord, WokenButNotYetRunTaskIsNotListedAsBlocked) {
       goro::Config{.workers = 1});
 }
 
+// Wait ages come from a clock a ticker thread refreshes while workers are busy, and that
+// a worker refreshes itself when it wakes from idle (runtime/src/wait_clock.hpp). Both
+// paths are checked: after a long idle period (ticker asleep), and after a long stretch
+// of computing without parking (only the ticker can keep the clock fresh). A stale stamp
+// would make the age at least as long as that period.
+TEST(WaitRecord, AgesAreFreshAfterIdlingAndAfterComputing) {
+  constexpr auto kPeriod = 1s;
+  goro::run(
+      [&] {
+        auto age_of_new_wait = [] {
+          goro::Channel<int> ch;
+          auto id = goro::go_spawn([ch]() mutable { (void)ch.recv(); });
+          auto info = wait_until_parked(id);
+          ch.send(1);
+          return info ? info->blocked_for : std::chrono::nanoseconds::max();
+        };
+        goro::sleep_for(kPeriod);  // every worker idles: the ticker sleeps
+        EXPECT_LT(age_of_new_wait(), kPeriod) << "stamped with the clock from before the idle period";
+
+        const auto until = std::chrono::steady_clock::now() + kPeriod;
+        volatile std::uint64_t spins = 0;
+        while (std::chrono::steady_clock::now() < until) spins = spins + 1;  // no parking
+        EXPECT_LT(age_of_new_wait(), kPeriod) << "stamped with the clock from before the computation";
+      },
+      goro::Config{.workers = 1});
+}
+
 }  // namespace

@@ -1,8 +1,9 @@
 // diag/src/diag.cpp — readers of the runtime's task records.
 //
 // Snapshots walk the task registry shard by shard; each record is copied under its
-// shard's lock (so it cannot be freed meanwhile) and its own record_lock (so the wait
-// record is read whole). Nothing stops the scheduler. Captured stacks (capture_stacks)
+// shard's lock (so it cannot be freed meanwhile), its wait record through the lock-free
+// protocol of runtime/src/wait_record.hpp (so it is read whole, and what it points to
+// is alive while we look). Nothing stops the scheduler. Captured stacks (capture_stacks)
 // are copied as raw addresses under the locks and symbolized after they are released.
 #include "goro/diag.hpp"
 
@@ -22,6 +23,7 @@
 #include <unordered_map>
 
 #include "../../runtime/src/registry.hpp"
+#include "../../runtime/src/wait_record.hpp"
 #include "goro/detail/channel_state.hpp"
 
 namespace goro::diag {
@@ -29,9 +31,9 @@ namespace goro::diag {
 namespace {
 
 // Channels referenced by a snapshot: retained while the task is known to be parked on
-// them (under its record_lock the channel is alive), described after every registry
-// lock is released (a channel lock must never be taken under a record lock: the parking
-// task takes them in the other order), then released.
+// them (while pinned, the channel is alive), described after every registry lock is
+// released (reading a channel takes its lock, which may wait for a task; nothing may
+// wait for a task while it holds a registry lock that task could need), then released.
 struct RetainedChannel {
   std::size_t task_index;
   detail::ChanBase* chan;
@@ -56,29 +58,30 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
   info.spawn_site = t.spawn_site;
   info.parent = t.parent;
   info.origin = t.origin;
-  std::lock_guard guard(t.record_lock);
-  info.reason = t.wait_reason;
+  const detail::WaitRecordCopy record = detail::read_wait_record(t, [&](const detail::WaitRecordCopy& r) {
+    // Pinned: the channels, the select's waiters and the pcs are alive (wait_record.hpp).
+    auto retain = [&](const void* chan, bool sending) {
+      auto* c = const_cast<detail::ChanBase*>(static_cast<const detail::ChanBase*>(chan));
+      c->refs.fetch_add(1, std::memory_order_relaxed);
+      channels.push_back({index, c, sending});
+    };
+    const detail::WaitSite& site = r.site;
+    if (site.reason == WaitReason::chan_send || site.reason == WaitReason::chan_recv) {
+      if (site.object) retain(site.object, site.reason == WaitReason::chan_send);
+    } else if (site.reason == WaitReason::select) {
+      for (std::uint32_t i = 0; i < site.waiter_count; ++i)
+        retain(site.waiters[i].chan, site.waiters[i].sending);
+    }
+    if (const detail::WaitStack* ws = t.wait_stack.get(); ws != nullptr && r.stack_depth > 0) {
+      const std::uint32_t depth = std::min<std::uint32_t>(r.stack_depth, detail::WaitStack::kMaxFrames);
+      stacks.ranges.push_back({index, stacks.pcs.size(), depth});
+      stacks.pcs.insert(stacks.pcs.end(), ws->pcs, ws->pcs + depth);
+    }
+  });
+  info.reason = record.site.reason;
   if (info.reason == WaitReason::none) return info;
-  info.wait_site = t.wait_site;
-  info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - t.blocked_since_ns));
-  auto retain = [&](const void* chan, bool sending) {
-    auto* c = const_cast<detail::ChanBase*>(static_cast<const detail::ChanBase*>(chan));
-    c->refs.fetch_add(1, std::memory_order_relaxed);
-    channels.push_back({index, c, sending});
-  };
-  if (info.reason == WaitReason::chan_send || info.reason == WaitReason::chan_recv) {
-    if (t.wait_object) retain(t.wait_object, info.reason == WaitReason::chan_send);
-  } else if (info.reason == WaitReason::select) {
-    for (std::uint32_t i = 0; i < t.wait_waiter_count; ++i)
-      retain(t.wait_waiters[i].chan, t.wait_waiters[i].sending);
-  }
-  // wait_stack is set before the task first publishes a reason, and its depth is 0
-  // whenever the task (running) may be rewriting pcs.
-  if (const detail::WaitStack* ws = t.wait_stack.get(); ws != nullptr && ws->depth > 0) {
-    const std::uint32_t depth = std::min<std::uint32_t>(ws->depth, detail::WaitStack::kMaxFrames);
-    stacks.ranges.push_back({index, stacks.pcs.size(), depth});
-    stacks.pcs.insert(stacks.pcs.end(), ws->pcs, ws->pcs + depth);
-  }
+  info.wait_site = record.site.where;
+  info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - record.since_ns));
   return info;
 }
 
@@ -434,6 +437,7 @@ std::vector<TaskInfo> tasks() {
   std::vector<TaskInfo> out;
   std::vector<RetainedChannel> channels;
   RawStacks stacks;
+  const detail::WaitRecordReaders reading;
   const std::int64_t now = detail::coarse_now_ns();
   detail::registry_for_each([&](const detail::TaskRecord& t) {
     out.push_back(snapshot_of(t, now, out.size(), channels, stacks));

@@ -16,6 +16,8 @@
 #include "record_pool.hpp"
 #include "sanitizers.hpp"
 #include "stack_pool.hpp"
+#include "wait_clock.hpp"
+#include "wait_record.hpp"
 
 namespace ctx = boost::context::detail;
 
@@ -161,6 +163,19 @@ std::vector<Runtime*>* g_runtimes = new std::vector<Runtime*>();  // guarded by 
 std::atomic<std::uint64_t> g_next_runtime_id{1};
 }  // namespace
 
+namespace {
+// GORO_TRACEBACK=1 (read once): capture parked tasks' stacks in every runtime.
+bool traceback_env() noexcept {
+  static const bool on = [] {
+    const char* env = std::getenv("GORO_TRACEBACK");
+    return env != nullptr && *env != '\0' && std::strcmp(env, "0") != 0 &&
+           std::strcmp(env, "off") != 0;
+  }();
+  return on;
+}
+
+}  // namespace
+
 Runtime::Runtime(const Config& cfg, bool is_default)
     : cfg_(cfg),
       id_(g_next_runtime_id.fetch_add(1)),
@@ -169,6 +184,7 @@ Runtime::Runtime(const Config& cfg, bool is_default)
       pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
   cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
+  cfg_.capture_stacks = cfg.capture_stacks || traceback_env();
   logger();  // created before any atexit handler of ours, so destroyed after it
   std::lock_guard guard(g_runtimes_mutex);
   g_runtimes->push_back(this);
@@ -185,6 +201,7 @@ Runtime::~Runtime() {
 }
 
 void Runtime::start() {
+  init_wait_records();
   workers_.reserve(cfg_.workers);
   for (unsigned i = 0; i < cfg_.workers; ++i) {
     auto w = std::make_unique<Worker>();
@@ -530,6 +547,7 @@ TaskRecord* Runtime::find_runnable(Worker* w) {
       leave_idle();
       continue;
     }
+    wait_clock_worker_idle();
     for (;;) {
       std::int64_t deadline = next_timer_ns_.load(std::memory_order_acquire);
       if (deadline == INT64_MAX) {
@@ -545,6 +563,7 @@ TaskRecord* Runtime::find_runnable(Worker* w) {
         break;
       }
     }
+    wait_clock_worker_busy();
   }
 }
 
@@ -593,7 +612,9 @@ void Runtime::worker_main(Worker* w) {
   t_worker = w;
   install_overflow_handler_for_this_thread();
   w->tsan_fiber = sanitizers::tsan_current_fiber();
+  wait_clock_worker_busy();
   while (TaskRecord* t = find_runnable(w)) execute(w, t);
+  wait_clock_worker_idle();
   t_worker = nullptr;
   exited_workers_.fetch_add(1, std::memory_order_release);
 }
@@ -658,23 +679,9 @@ void task_entry(ctx::transfer_t from) {
   __builtin_unreachable();
 }
 
-// GORO_TRACEBACK=1 (read once): capture parked tasks' stacks in every runtime.
-bool traceback_env() noexcept {
-  static const bool on = [] {
-    const char* env = std::getenv("GORO_TRACEBACK");
-    return env != nullptr && *env != '\0' && std::strcmp(env, "0") != 0 &&
-           std::strcmp(env, "off") != 0;
-  }();
-  return on;
-}
-
-bool capture_stacks(const Runtime* rt) noexcept {
-  return rt->config().capture_stacks || traceback_env();
-}
-
 // Fills t's stack buffer (allocated on first use) with the return addresses of the
-// parking task; returns the depth to publish under record_lock (0 when out of memory).
-// No diag reader looks at pcs now: t is running, so its depth is 0 or its reason none.
+// parking task; returns the depth to publish (0 when out of memory). No diag reader
+// looks at pcs now: t is running, so its wait reason is none (wait_record.hpp).
 __attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) noexcept {
   if (!t->wait_stack) t->wait_stack.reset(new (std::nothrow) WaitStack);
   if (!t->wait_stack) return 0;
@@ -698,32 +705,16 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
   }
   if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
-  // Off (the default): one predictable branch. On: backtrace() outside the lock.
-  const bool captured = __builtin_expect(capture_stacks(rt), false);
-  const std::uint32_t depth = captured ? capture_wait_stack(t) : 0;
-  {
-    std::lock_guard guard(t->record_lock);
-    t->wait_reason.store(site.reason, std::memory_order_relaxed);
-    t->wait_site = site.where;
-    t->wait_object = site.object;
-    t->wait_waiters = site.waiters;
-    t->wait_waiter_count = site.waiter_count;
-    t->blocked_since_ns = coarse_now_ns();
-    if (captured && t->wait_stack) t->wait_stack->depth = depth;
-  }
+  // Off (the default): one predictable branch. On: backtrace() before publishing.
+  if (__builtin_expect(rt->config().capture_stacks, false))
+    t->wait_stack_depth.store(capture_wait_stack(t), std::memory_order_relaxed);
+  publish_wait(t, site);
 #endif
   w->release = release;
   w->release_arg = release_arg;
   switch_out(w, AfterSwitch::park);
 #if !defined(GORO_NO_WAIT_RECORDING)
-  {
-    std::lock_guard guard(t->record_lock);
-    t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
-    t->wait_object = nullptr;
-    t->wait_waiters = nullptr;
-    t->wait_waiter_count = 0;
-    if (captured && t->wait_stack) t->wait_stack->depth = 0;
-  }
+  end_wait(t);
 #endif
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
 }

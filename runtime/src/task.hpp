@@ -10,8 +10,9 @@
 // - Identity (id, name, spawn_site, parent, runtime) is written once before the task is
 //   published and read-only afterwards.
 // - The wait record (wait_*) is written by the task itself just before it parks and
-//   cleared when it resumes; diag readers take `record_lock` to read it consistently.
-//   With stack capture on, wait_stack holds the parked task's return addresses.
+//   cleared when it resumes, without locks; wait_record.hpp states how diag reads it
+//   consistently. With stack capture on, wait_stack holds the parked task's return
+//   addresses.
 // - Scheduling fields (ctx, state, unwind_requested) belong to whichever worker runs or
 //   holds the task; handing the task over through a run queue publishes them.
 #pragma once
@@ -22,7 +23,6 @@
 #include <source_location>
 #include <string>
 
-#include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
 #include "goro/runtime.hpp"
 
@@ -33,11 +33,10 @@ class RecordPool;
 
 // Return addresses of a parked task (Config::capture_stacks / GORO_TRACEBACK=1): the
 // task's own buffer, allocated on its first captured park and freed with its record.
-// `pcs` is written by the task before it takes record_lock to publish `depth`; `depth`
-// (and the pcs it covers) are read by diag under record_lock while wait_reason is set.
+// The task fills `pcs` before it publishes the wait record (with the depth); diag copies
+// them while it holds a pin on the record (wait_record.hpp).
 struct WaitStack {
   static constexpr int kMaxFrames = 32;
-  std::uint32_t depth = 0;  // guarded by record_lock; 0: none captured
   void* pcs[kMaxFrames];
 };
 
@@ -72,19 +71,18 @@ struct TaskRecord {
   bool stack_guarded = false;            // scheduling: the slot has a guard page
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
-  // --- wait record: guarded by record_lock (writer: the task; readers: diag) ---
-  // Exception: whoever readies the task stores `none` here without the lock (a woken
-  // task is no longer blocked, even before it runs); readers then ignore the rest.
+  // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---
+  // Exception: whoever readies the task stores `none` in wait_reason (a woken task is no
+  // longer blocked, even before it runs); readers then ignore the rest.
   std::atomic<diag::WaitReason> wait_reason{diag::WaitReason::none};
-  mutable FutexLock record_lock;
-  std::uint32_t wait_waiter_count = 0;
-  std::source_location wait_site;
-  const void* wait_object = nullptr;
-  // A select's waiters (each names its channel); valid while wait_reason is set: the
-  // task clears the record before its select returns and the waiters go away.
-  const Waiter* wait_waiters = nullptr;
-  std::int64_t blocked_since_ns = 0;  // coarse monotonic clock
-  // Null unless stacks are captured; its depth is part of the wait record.
+  std::atomic<std::uint32_t> wait_stack_depth{0};   // captured pcs in wait_stack; 0: none
+  mutable std::atomic<std::uint32_t> wait_pins{0};  // readers looking through wait_site now
+  // The WaitSite passed to park(): it lives in the parking call's frame, so it is
+  // alive while the task waits (reason, where, the object or select waiters).
+  std::atomic<const WaitSite*> wait_site{nullptr};
+  std::atomic<std::int64_t> blocked_since_ns{0};    // wait_clock_ns() (wait_clock.hpp)
+  // Null unless stacks are captured: allocated by the task before its first captured
+  // park publishes a depth, and rewritten only while the task runs.
   std::unique_ptr<WaitStack> wait_stack;
 
   // --- registry links: guarded by the registry shard's lock ---
@@ -92,7 +90,8 @@ struct TaskRecord {
   TaskRecord* reg_next = nullptr;
 };
 
-// Coarse monotonic clock in ns (a few ns per read; resolution ~1-4 ms): ages only.
+// Coarse monotonic clock in ns (~5 ns per read; resolution ~1-4 ms): ages only. The park
+// path reads its cached copy instead (wait_clock.hpp).
 std::int64_t coarse_now_ns() noexcept;
 // Precise monotonic clock in ns: timers.
 std::int64_t now_ns() noexcept;

@@ -2,7 +2,7 @@
 // workers while a plain thread takes tasks() / blocked_tasks() / dump_blocked() snapshots
 // in a loop. Run under TSan this is the data-race check of the readers, and under ASan
 // the check that a reader never looks at a record's objects after the task moved on
-// (runtime/src/wait_record.hpp).
+// (runtime/src/wait_record.hpp). diag_stack_test.cpp runs the same with stack capture.
 #include <goro/goro.hpp>
 
 #include <gtest/gtest.h>
@@ -18,7 +18,7 @@ namespace {
 
 using goro::diag::WaitReason;
 
-void snapshots_during_churn(bool capture_stacks) {
+TEST(DiagChurn, SnapshotsWhileTasksSpawnParkAndExit) {
   std::atomic<bool> stop{false};
   std::atomic<long> snapshots{0}, blocked_seen{0};
   std::atomic<bool> inconsistent{false};
@@ -63,7 +63,6 @@ void snapshots_during_churn(bool capture_stacks) {
   const int kFan = gt::live_tasks(64);
   goro::Config cfg;
   cfg.workers = 2;
-  cfg.capture_stacks = capture_stacks;  // the readers then also copy each task's pcs
   int rc = goro::run(
       [&] {
         // At least kRounds rounds, and on until the reader has taken 20 snapshots and seen
@@ -103,9 +102,5 @@ void snapshots_during_churn(bool capture_stacks) {
   SUCCEED() << blocked_seen.load() << " blocked task records seen in " << snapshots.load()
             << " snapshots";
 }
-
-TEST(DiagChurn, SnapshotsWhileTasksSpawnParkAndExit) { snapshots_during_churn(false); }
-
-TEST(DiagChurn, SnapshotsWithStacksWhileTasksSpawnParkAndExit) { snapshots_during_churn(true); }
 
 }  // namespace

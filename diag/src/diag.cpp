@@ -24,6 +24,7 @@
 
 #include "../../runtime/src/registry.hpp"
 #include "../../runtime/src/wait_record.hpp"
+#include "text.hpp"
 #include "goro/detail/channel_state.hpp"
 
 namespace goro::diag {
@@ -199,30 +200,6 @@ void describe_channels(std::vector<TaskInfo>& out, std::vector<RetainedChannel>&
     out[rc.task_index].channels.push_back(std::move(ci));
     if (rc.chan->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) rc.chan->destroy(rc.chan);
   }
-}
-
-std::string site_string(const std::source_location& s) {
-  return std::string(s.file_name()) + ":" + std::to_string(s.line());
-}
-
-std::string age_string(std::chrono::nanoseconds d) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  auto s = ms / 1000;
-  if (s < 60) return std::to_string(s) + "." + std::to_string((ms % 1000) / 100) + "s";
-  auto m = s / 60;
-  if (m < 60) return std::to_string(m) + "m" + std::to_string(s % 60) + "s";
-  return std::to_string(m / 60) + "h" + std::to_string(m % 60) + "m";
-}
-
-// 9998 -> "9,998".
-std::string count_string(std::size_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
 }
 
 bool contains_any(std::string_view text, const std::vector<std::string>& needles) {

@@ -58,6 +58,25 @@ LeakPolicy resolve_leak_policy(const std::optional<LeakPolicy>& configured) {
   return LeakPolicy::report;
 }
 
+// Config::trend_period, else GORO_TREND: "1s", "500ms", "2m", "3" (seconds), "on", "off".
+std::chrono::milliseconds resolve_trend_period(const std::optional<std::chrono::milliseconds>& configured) {
+  using namespace std::chrono;
+  if (configured) return *configured;
+  const char* env = std::getenv("GORO_TREND");
+  if (env == nullptr || *env == '\0' || std::strcmp(env, "off") == 0) return milliseconds(0);
+  if (std::strcmp(env, "on") == 0) return seconds(1);
+  char* unit = nullptr;
+  const double value = std::strtod(env, &unit);
+  if (!(value > 0)) return milliseconds(0);
+  const std::string_view u(unit);
+  const double ms = u == "ms" ? value : u == "m" || u == "min" ? value * 60000 : value * 1000;
+  if (!(u.empty() || u == "s" || u == "ms" || u == "m" || u == "min")) {
+    logger().warn("GORO_TREND={}: not a duration (\"1s\", \"500ms\", \"2m\"): trends are off", env);
+    return milliseconds(0);
+  }
+  return milliseconds(std::max<long long>(1, static_cast<long long>(ms)));
+}
+
 bool timer_later(const Timer& a, const Timer& b) {
   return a.when != b.when ? a.when > b.when : a.seq > b.seq;
 }
@@ -185,9 +204,13 @@ Runtime::Runtime(const Config& cfg, bool is_default)
   cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
   cfg_.capture_stacks = cfg.capture_stacks || traceback_env();
+  cfg_.trend_period = resolve_trend_period(cfg.trend_period);
   logger();  // created before any atexit handler of ours, so destroyed after it
-  std::lock_guard guard(g_runtimes_mutex);
-  g_runtimes->push_back(this);
+  {
+    std::lock_guard guard(g_runtimes_mutex);
+    g_runtimes->push_back(this);
+  }
+  if (cfg_.trend_period->count() > 0) start_trend_sampler(*cfg_.trend_period);
 }
 
 Runtime::~Runtime() {

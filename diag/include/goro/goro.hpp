@@ -17,5 +17,6 @@
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
 #include "goro/time.hpp"
+#include "goro/trend.hpp"
 #include "goro/wait_group.hpp"
 #include "goro/wait_reason.hpp"

@@ -335,9 +335,14 @@ void Runtime::ready(TaskRecord* t) noexcept {
   Worker* w = this_worker();
   if (w != nullptr && w->rt == this) {
     if (w->current != nullptr) {
-      // Readied by the running task: run it next, as Go's runnext.
-      if (TaskRecord* old = w->runnext.exchange(t, std::memory_order_acq_rel))
-        push_local(w, old);
+      // Readied by the running task: run it next, as Go's runnext. The seq_cst exchange
+      // doubles as the producer's fence of the idle protocol (scheduler.hpp).
+      TaskRecord* old = w->runnext.exchange(t, std::memory_order_seq_cst);
+      if (old == nullptr) {
+        wake_idle_if_needed_after_fence();
+        return;
+      }
+      push_local(w, old);
     } else {
       push_local(w, t);
     }
@@ -349,6 +354,10 @@ void Runtime::ready(TaskRecord* t) noexcept {
 
 void Runtime::wake_idle_if_needed() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  wake_idle_if_needed_after_fence();
+}
+
+void Runtime::wake_idle_if_needed_after_fence() noexcept {
   if (idle_count_.load(std::memory_order_seq_cst) > 0 &&
       spinning_count_.load(std::memory_order_seq_cst) == 0)
     wake_one_idle();
@@ -515,7 +524,8 @@ TaskRecord* Runtime::steal(Worker* w) {
 TaskRecord* Runtime::find_runnable(Worker* w) {
   for (;;) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
-    run_due_timers(w);
+    // Checked here so the common no-timer case costs a load, not a call.
+    if (next_timer_ns_.load(std::memory_order_acquire) != INT64_MAX) run_due_timers(w);
     if (TaskRecord* t = try_get_work(w)) return t;
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a

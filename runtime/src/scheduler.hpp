@@ -9,6 +9,7 @@
 //   overflow of full local queues; every 61st schedule looks there first (fairness).
 // - An idle worker spins briefly (stealing), then parks on its futex. No lost wake-ups:
 //     producer:  push task; seq_cst fence; if idle_count > 0 && spinning == 0: wake one
+//                (a push into runnext is a seq_cst exchange, which serves as the fence)
 //     idler:     idle_count++ (seq_cst); re-check every queue and the timers; then sleep
 //   In the seq_cst order either the idler's re-check sees the task, or the producer sees
 //   idle_count > 0 and wakes an idler.
@@ -142,6 +143,7 @@ class Runtime {
   TaskRecord* steal(Worker* w);
   void push_local(Worker* w, TaskRecord* t) noexcept;
   void wake_idle_if_needed() noexcept;
+  void wake_idle_if_needed_after_fence() noexcept;  // the push was a seq_cst RMW
   void wake_one_idle() noexcept;
   void wake_all_idle() noexcept;
   bool any_work_visible() noexcept;

@@ -114,7 +114,7 @@ StackPool& StackPool::for_size(std::size_t stack_size) {
   return *pool;
 }
 
-StackPool::StackPool(std::size_t slot_size) : slot_size_(slot_size) {}
+StackPool::StackPool(std::size_t slot_size) : slot_size_(slot_size), page_(page_size()) {}
 
 StackPool::Slot StackPool::carve() {
   // lock_ held

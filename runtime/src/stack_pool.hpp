@@ -47,8 +47,8 @@ class StackPool {
   static StackPool& for_size(std::size_t stack_size);
 
   std::size_t slot_size() const noexcept { return slot_size_; }
-  std::size_t usable_size() const noexcept { return slot_size_ - page_size() - kTopReserve; }
-  std::byte* usable_bottom(std::byte* base) const noexcept { return base + page_size(); }
+  std::size_t usable_size() const noexcept { return slot_size_ - page_ - kTopReserve; }
+  std::byte* usable_bottom(std::byte* base) const noexcept { return base + page_; }
   std::byte* stack_top(std::byte* base) const noexcept {
     return base + slot_size_ - kTopReserve;
   }
@@ -72,6 +72,7 @@ class StackPool {
   Slot carve();
 
   const std::size_t slot_size_;
+  const std::size_t page_;  // page_size(), kept here: read on every switch into a task
   FutexLock lock_;  // guards free_head_, region_, carved_in_region_
   std::byte* free_head_ = nullptr;  // intrusive list of free slots (see free_link)
   struct Region* region_ = nullptr;

@@ -1,14 +1,19 @@
 // channel/src/select.cpp — the type-erased core of goro::select. See goro/select.hpp for
 // the algorithm; the invariants are those of channel_state.hpp plus:
-// - Every channel of the select is locked exactly once, in address order (so two selects
-//   over the same channels cannot deadlock), and all are held while polling and queuing.
+// - Fast path: at most one channel lock is held, for one attempt at the first case
+//   whose channel looks ready (channel_state.hpp's hints); nothing is queued.
+// - Full path: every channel of the select is locked exactly once, in address order (so
+//   two selects over the same channels cannot deadlock), and all are held while polling
+//   and queuing.
 // - The select's waiters are queued under those locks and the select parks holding none
 //   of them: park() releases them all once the task is switched out.
 // - Exactly one waker wins SelectState::done; it alone writes through its waiter's elem
 //   and wakes the select.
 #include <algorithm>
-#include <array>
-#include <vector>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <type_traits>
 
 #include "goro/select.hpp"
 
@@ -17,6 +22,7 @@ namespace goro::detail {
 namespace {
 
 constexpr std::size_t kInline = 8;
+static_assert(std::is_trivially_destructible_v<Waiter>, "waiters are never destroyed");
 
 // The distinct channels of a select, sorted by address.
 struct LockSet {
@@ -32,6 +38,13 @@ struct LockSet {
 
 void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
 
+[[noreturn]] void throw_send_on_closed_in_select(const std::source_location& where,
+                                                  std::size_t case_index) {
+  throw ChannelClosed("goro: send on closed channel in the select at " +
+                      std::string(where.file_name()) + ":" + std::to_string(where.line()) +
+                      " (case " + std::to_string(case_index) + ")");
+}
+
 [[noreturn]] void block_forever(const std::source_location& where) {
   try {
     for (;;) park({diag::WaitReason::select_no_cases, where, nullptr}, nullptr, nullptr);
@@ -43,23 +56,21 @@ void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
 }  // namespace
 
 std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_location& where) {
-  // Small selects live entirely on the stack.
-  std::array<std::uint32_t, kInline> order_inline;
-  std::array<ChanBase*, kInline> chans_inline;
-  std::array<Waiter, kInline> waiters_inline;
-  std::vector<std::uint32_t> order_heap;
-  std::vector<ChanBase*> chans_heap;
-  std::vector<Waiter> waiters_heap;
-  std::uint32_t* order = order_inline.data();
-  ChanBase** chans = chans_inline.data();
-  Waiter* waiters = waiters_inline.data();
+  // Small selects live entirely on the stack. Waiters are constructed only when the
+  // select has to queue (their storage stays raw on the fast path).
+  std::uint32_t order_inline[kInline];
+  ChanBase* chans_inline[kInline];
+  alignas(Waiter) std::byte waiters_inline[kInline * sizeof(Waiter)];
+  std::unique_ptr<std::byte[]> heap;
+  std::uint32_t* order = order_inline;
+  ChanBase** chans = chans_inline;
+  Waiter* waiters = reinterpret_cast<Waiter*>(waiters_inline);
   if (n > kInline) {
-    order_heap.resize(n);
-    chans_heap.resize(n);
-    waiters_heap.resize(n);
-    order = order_heap.data();
-    chans = chans_heap.data();
-    waiters = waiters_heap.data();
+    static_assert(alignof(Waiter) >= alignof(ChanBase*) && alignof(ChanBase*) >= alignof(std::uint32_t));
+    heap.reset(new std::byte[n * (sizeof(Waiter) + sizeof(ChanBase*) + sizeof(std::uint32_t))]);
+    waiters = reinterpret_cast<Waiter*>(heap.get());
+    chans = reinterpret_cast<ChanBase**>(heap.get() + n * sizeof(Waiter));
+    order = reinterpret_cast<std::uint32_t*>(heap.get() + n * (sizeof(Waiter) + sizeof(ChanBase*)));
   }
 
   // Poll order: a uniformly random permutation of the channel cases (Fisher-Yates).
@@ -81,6 +92,27 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
     block_forever(where);
   }
 
+  // Fast path: the first case, in poll order, whose channel looks ready is attempted
+  // under that channel's lock alone (the usual case of a busy select: one lock instead of
+  // all, no sort). Taking the first ready case of a random permutation keeps the choice
+  // among ready cases uniform. A wrong guess costs one lock and falls through to the full
+  // path, which decides under every lock.
+  for (std::size_t k = 0; k < ncases; ++k) {
+    SelectCaseView& c = cases[order[k]];
+    const bool recv = c.kind == SelectCaseView::Kind::recv;
+    if (!(recv ? c.chan->looks_ready_to_recv() : c.chan->looks_ready_to_send())) continue;
+    Waiter* peer = nullptr;
+    c.chan->lock.lock();
+    const Attempt outcome = c.attempt(c.chan, c.elem, &peer);
+    c.chan->lock.unlock();
+    if (outcome == Attempt::done) {
+      if (peer) wake(*peer);
+      return order[k];
+    }
+    if (outcome == Attempt::closed) throw_send_on_closed_in_select(where, order[k]);
+    break;
+  }
+
   // Lock order: distinct channels by address.
   for (std::size_t k = 0; k < ncases; ++k) chans[k] = cases[order[k]].chan;
   std::sort(chans, chans + ncases);
@@ -97,9 +129,7 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
         return order[k];
       case Attempt::closed:
         locks.unlock_all();
-        throw ChannelClosed("goro: send on closed channel in the select at " +
-                            std::string(where.file_name()) + ":" + std::to_string(where.line()) +
-                            " (case " + std::to_string(order[k]) + ")");
+        throw_send_on_closed_in_select(where, order[k]);
       case Attempt::not_ready:
         break;
     }
@@ -116,7 +146,7 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
   // meets first is then random too (Go's TestPseudoRandomSend).
   for (std::size_t k = 0; k < ncases; ++k) {
     const std::size_t i = order[k];
-    Waiter& w = waiters[queued++];
+    Waiter& w = *::new (&waiters[queued++]) Waiter;
     init_waiter(w);
     w.select = &state;
     w.case_index = static_cast<std::uint32_t>(i);

@@ -193,7 +193,7 @@ void describe_channels(std::vector<TaskInfo>& out, std::vector<RetainedChannel>&
     ci.capacity = rc.chan->cap;
     {
       std::lock_guard guard(rc.chan->lock);
-      ci.name = rc.chan->name;
+      if (rc.chan->name) ci.name = *rc.chan->name;
       ci.size = rc.chan->count;
       ci.closed = rc.chan->closed;
     }

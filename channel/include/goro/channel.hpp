@@ -81,13 +81,14 @@ class Channel : public detail::ChanHandle {
   // Extension: a name that diagnostics show for this channel (all handles share it).
   void set_name(std::string name) {
     auto* c = state();
+    auto owned = std::make_unique<std::string>(std::move(name));
     std::lock_guard guard(c->lock);
-    c->name = std::move(name);
+    c->name.swap(owned);  // the old name is freed after the lock is released
   }
   std::string name() const {
     auto* c = state();
     std::lock_guard guard(c->lock);
-    return c->name;
+    return c->name ? *c->name : std::string();
   }
   bool closed() const {
     auto* c = state();

@@ -14,6 +14,10 @@
 //   receiver's std::optional, while holding the lock.
 // The reference count (refs) is not under the lock: handles adjust it atomically, and the
 // state is destroyed by whichever handle drops it to zero.
+// Hints: count, closed and the queues' heads are written under the lock with relaxed
+// atomic stores (plain stores on x86), so select may read them without it to guess which
+// case is ready (looks_ready_*). A guess is only a guess: the case is then attempted
+// under its channel's lock, and a wrong guess falls back to the fully locked path.
 #pragma once
 
 #include <atomic>
@@ -51,7 +55,24 @@ struct ChanBase {
   WaitQueue recvq;
   WaitQueue sendq;
 
-  std::string name;  // for diagnostics; guarded by lock
+  // For diagnostics; guarded by lock. Rarely set, so a pointer: every parked task of a
+  // typical program holds a channel, and this keeps the state in a smaller malloc class.
+  std::unique_ptr<std::string> name;
+
+  // Lock-free guesses for select's fast path (see the invariants).
+  bool looks_ready_to_recv() const noexcept {
+    return hint(count) > 0 || hint(closed) || !sendq.looks_empty();
+  }
+  bool looks_ready_to_send() const noexcept {
+    return hint(count) < cap || hint(closed) || !recvq.looks_empty();
+  }
+  // Writers of the hinted fields (under lock).
+  void set_count(std::size_t n) noexcept { std::atomic_ref(count).store(n, std::memory_order_relaxed); }
+  void set_closed() noexcept { std::atomic_ref(closed).store(true, std::memory_order_relaxed); }
+  template <class V>
+  static V hint(const V& field) noexcept {
+    return std::atomic_ref(const_cast<V&>(field)).load(std::memory_order_relaxed);
+  }
 
   std::atomic<long> refs{1};
   void (*destroy)(ChanBase*) noexcept = nullptr;
@@ -85,13 +106,13 @@ struct ChanState final : ChanBase {
   void ring_push(T&& v) {
     ::new (&ring[tail]) T(std::move(v));
     tail = tail + 1 == cap ? 0 : tail + 1;
-    ++count;
+    set_count(count + 1);
   }
   void ring_pop_into(std::optional<T>& out) {
     out.emplace(std::move(ring[head]));
     ring[head].~T();
     head = head + 1 == cap ? 0 : head + 1;
-    --count;
+    set_count(count - 1);
   }
 
   // --- operations under `lock` ---
@@ -189,7 +210,7 @@ struct ChanState final : ChanBase {
         lock.unlock();
         throw_close_of_closed(where);
       }
-      closed = true;
+      set_closed();
       while (Waiter* r = recvq.pop_claimable()) {
         static_cast<std::optional<T>*>(r->elem)->reset();
         r->success = false;

@@ -58,20 +58,24 @@ struct Waiter {
   ChanBase* chan = nullptr;        // the channel this waiter is queued on
 };
 
-// FIFO of waiters, intrusive. Guarded by the owning primitive's lock.
+// FIFO of waiters, intrusive. Guarded by the owning primitive's lock, except that
+// looks_empty() may be called without it, as a guess (head_ is stored atomically for that).
 class WaitQueue {
  public:
   bool empty() const noexcept { return head_ == nullptr; }
+  bool looks_empty() const noexcept {
+    return std::atomic_ref(const_cast<Waiter*&>(head_)).load(std::memory_order_relaxed) == nullptr;
+  }
   void push_back(Waiter* w) noexcept {
     w->next = nullptr;
     w->prev = tail_;
-    if (tail_) tail_->next = w; else head_ = w;
+    if (tail_) tail_->next = w; else set_head(w);
     tail_ = w;
     w->queued = true;
   }
   void remove(Waiter* w) noexcept {
     if (!w->queued) return;
-    if (w->prev) w->prev->next = w->next; else head_ = w->next;
+    if (w->prev) w->prev->next = w->next; else set_head(w->next);
     if (w->next) w->next->prev = w->prev; else tail_ = w->prev;
     w->prev = w->next = nullptr;
     w->queued = false;
@@ -98,6 +102,9 @@ class WaitQueue {
   }
 
  private:
+  void set_head(Waiter* w) noexcept {
+    std::atomic_ref(head_).store(w, std::memory_order_relaxed);
+  }
   Waiter* head_ = nullptr;
   Waiter* tail_ = nullptr;
 };

@@ -55,7 +55,7 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
                      std::vector<RetainedChannel>& channels, RawStacks& stacks) {
   TaskInfo info;
   info.id = t.id;
-  info.name = t.name;
+  info.name = detail::task_name(t);
   info.spawn_site = t.spawn_site;
   info.parent = t.parent;
   info.origin = t.origin;

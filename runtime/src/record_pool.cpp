@@ -18,13 +18,15 @@ struct BlockCache {
     while (count > 0) pool->deallocate_to_shared(blocks[--count]);
   }
 };
-thread_local BlockCache t_blocks[2];  // one per size class
+thread_local BlockCache t_blocks[3];  // one per size class
 }  // namespace
 
 RecordPool* RecordPool::for_bytes(std::size_t bytes) {
   // Never destroyed: tasks may outlive statics.
-  static RecordPool* small = new RecordPool(kSmall, 0);
-  static RecordPool* large = new RecordPool(kLarge, 1);
+  static RecordPool* compact = new RecordPool(kCompact, 0);
+  static RecordPool* small = new RecordPool(kSmall, 1);
+  static RecordPool* large = new RecordPool(kLarge, 2);
+  if (bytes <= kCompact) return compact;
   if (bytes <= kSmall) return small;
   if (bytes <= kLarge) return large;
   return nullptr;

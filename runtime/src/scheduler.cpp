@@ -257,7 +257,10 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->parent = (w && w->current) ? w->current->id : 0;
   t->origin = (w && w->current) ? w->current->origin : thread_spawn_origin();
   t->spawn_site = where;
-  if (opts && !opts->name.empty()) t->name = opts->name;
+  if (opts && !opts->name.empty()) {
+    t->name.reset(new char[opts->name.size() + 1]);
+    std::memcpy(t->name.get(), opts->name.c_str(), opts->name.size() + 1);
+  }
   t->closure_align = closure_align;
   if (closure_offset + size <= pool->block_size()) {
     t->closure = static_cast<std::byte*>(block) + closure_offset;
@@ -685,7 +688,7 @@ void log_task_exception(const TaskRecord* t, std::exception_ptr error) {
       "task {}{}{}{} (spawned at {}:{} in {}) exited with an uncaught exception: {}. "
       "Catch it inside the task, or set goro::Config::on_panic = "
       "goro::PanicPolicy::log_and_continue.",
-      t->id, t->name.empty() ? "" : " \"", t->name, t->name.empty() ? "" : "\"",
+      t->id, t->name ? " \"" : "", task_name(*t), t->name ? "\"" : "",
       t->spawn_site.file_name(), t->spawn_site.line(), t->spawn_site.function_name(), what);
   logger().flush();
 }

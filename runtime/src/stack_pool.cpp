@@ -262,9 +262,9 @@ void report_stack_overflow(const TaskRecord* task, bool detected_by_canary) noex
   if (task != nullptr) {
     write_str("task ");
     write_num(task->id);
-    if (!task->name.empty()) {
+    if (task->name) {
       write_str(" \"");
-      write_str(task->name.c_str());
+      write_str(task->name.get());
       write_str("\"");
     }
     write_str(" (spawned at ");

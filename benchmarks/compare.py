@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn the raw key=value lines written by compare.sh into a goro-vs-Go markdown table.
+"""Turn the raw key=value lines written by compare.sh into a goro / Go / Boost.Fiber table.
 
 Usage: compare.py RAW_FILE
 
@@ -9,8 +9,9 @@ RAW_FILE holds lines like
     impl=goro workload=skynet procs=2 chan=unbuf status=FAILED rc=124 rep=2   (a failed run)
 Runs are grouped by workload + configuration keys (impl, metrics, `stack` and `rep` are
 not part of the configuration). For each group the table shows the median (min-max) of
-the workload's primary metric for goro and for Go, and the ratio of the medians
-goro/Go (every primary metric is lower-is-better, so < 1 means goro is faster/smaller).
+the workload's primary metric for goro, Go and Boost.Fiber (impl=fiber), and the ratios of
+the medians goro/Go and goro/Boost (every primary metric is lower-is-better, so < 1 means
+goro is faster/smaller). Columns of an implementation with no runs are left out.
 """
 import statistics
 import sys
@@ -25,7 +26,8 @@ PRIMARY = {  # workload -> (metric, unit)
     "parked": ("bytes_per_task", "bytes/parked task"),
 }
 SECONDARY = {"skynet": "peak_rss_mb", "spawn": "peak_rss_mb"}
-IMPLS = ["goro", "go"]
+IMPLS = ["goro", "go", "fiber"]
+NAMES = {"go": "Go", "fiber": "Boost.Fiber"}
 
 
 def parse(line):
@@ -79,10 +81,10 @@ def main():
                 order.append(key)
             groups[key].setdefault(d.get("impl", "?"), []).append(d)
 
-    have_go = any(groups[k]["go"] for k in order)
+    peers = [impl for impl in IMPLS[1:] if any(groups[k][impl] for k in order)]
     head = ["workload", "config", "unit", "goro median (min–max)"]
-    if have_go:
-        head += ["Go median (min–max)", "goro/Go"]
+    for impl in peers:
+        head += [f"{NAMES[impl]} median (min–max)", f"goro/{NAMES[impl].split('.')[0]}"]
     head.append("notes")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---", "---", "---"] + ["---:"] * (len(head) - 4) + ["---"]) + "|")
@@ -92,17 +94,18 @@ def main():
         g = groups[key]
         goro_text, goro_med = cell(g["goro"], metric)
         row = [workload, " ".join(f"{k}={v}" for k, v in cfg), unit, goro_text]
-        if have_go:
-            go_text, go_med = cell(g["go"], metric)
-            ratio = f"{goro_med / go_med:.2f}x" if goro_med is not None and go_med else "-"
-            row += [go_text, ratio]
+        for impl in peers:
+            text, med = cell(g[impl], metric)
+            ratio = f"{goro_med / med:.2f}x" if goro_med is not None and med else "-"
+            row += [text, ratio]
         notes = []
         sec = SECONDARY.get(workload)
         if sec:
             parts = []
-            for impl in IMPLS if have_go else ["goro"]:
-                _, med = cell(g[impl], sec)
-                parts.append(f"{impl} {fmt(med)}")
+            for impl in ["goro"] + peers:
+                if g[impl]:
+                    _, med = cell(g[impl], sec)
+                    parts.append(f"{NAMES.get(impl, impl)} {fmt(med)}")
             notes.append(f"peak RSS MB: {', '.join(parts)}")
         row.append("; ".join(notes))
         print("| " + " | ".join(row) + " |")

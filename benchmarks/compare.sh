@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# goro vs Go on the peer-baseline workloads (shared/peers/WORKLOADS.md).
+# goro vs Go and Boost.Fiber on the peer-baseline workloads (shared/peers/WORKLOADS.md).
 #
 #   benchmarks/compare.sh              # build, 3 reps of every config, markdown table
 #   REPS=5 benchmarks/compare.sh       # more repetitions (each rep is a fresh process)
@@ -7,7 +7,14 @@
 #   FILTER='pingpong|select' benchmarks/compare.sh   # only configs matching the regex
 #   NO_GO=1 benchmarks/compare.sh      # goro only (also automatic when `go` is missing)
 #   NO_BUILD=1 benchmarks/compare.sh   # use the binaries already built
+#   NO_FIBER=1 benchmarks/compare.sh   # no Boost.Fiber column
+#   PEERS=/path/to/shared/peers        # where fiber_bench.cpp lives (default ../shared/peers)
 #
+# The Boost.Fiber column runs shared/peers' own fiber_bench.cpp (built here with the flags
+# of its run_all.sh; needs libboost-fiber-dev), in the configuration RESULTS.md treats as
+# Boost's representative one per workload: launch=dispatch for skynet and spawn (post
+# needs ~10 GB for skynet), work_stealing without suspend for pingpong at procs=2, pooled
+# 16 KiB stacks for parked. Boost's select is a polling emulation (no blocking select).
 # Builds goro_bench (CMake Release, into $BUILD_DIR, default build/release) and the Go
 # version in benchmarks/go (offline: GOFLAGS=-mod=mod GOPROXY=off). Each config runs REPS
 # times; within a rep the goro and Go runs of the same config are adjacent (their order
@@ -32,8 +39,15 @@ mkdir -p "$BUILD_DIR" "$OUT"
 
 GORO=$BUILD_DIR/benchmarks/goro_bench
 GOBIN=$BUILD_DIR/benchmarks/gobench
+FIBERBIN=$BUILD_DIR/benchmarks/fiber_bench
+PEERS=${PEERS:-$ROOT/../shared/peers}
+NO_FIBER=${NO_FIBER:-0}
 HAVE_GO=0
 if [ "$NO_GO" != 1 ] && command -v go >/dev/null 2>&1; then HAVE_GO=1; fi
+HAVE_FIBER=0
+if [ "$NO_FIBER" != 1 ] && [ -f "$PEERS/cpp/fiber_bench.cpp" ] && [ -f /usr/include/boost/fiber/all.hpp ]; then
+  HAVE_FIBER=1
+fi
 
 if [ "$NO_BUILD" != 1 ]; then
   echo "== build goro_bench (Release) in $BUILD_DIR" >&2
@@ -49,6 +63,15 @@ if [ "$NO_BUILD" != 1 ]; then
     echo "== build Go version ($(go version | cut -d' ' -f3))" >&2
     (cd "$HERE/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$GOBIN" .)
   fi
+  if [ "$HAVE_FIBER" = 1 ]; then
+    echo "== build Boost.Fiber peer ($PEERS/cpp/fiber_bench.cpp)" >&2
+    g++ -O2 -DNDEBUG -std=c++17 -pthread "$PEERS/cpp/fiber_bench.cpp" -o "$FIBERBIN" \
+      -lboost_fiber -lboost_context
+  fi
+fi
+if [ "$HAVE_FIBER" = 1 ] && [ ! -x "$FIBERBIN" ]; then echo "missing $FIBERBIN" >&2; exit 2; fi
+if [ "$HAVE_FIBER" = 0 ] && [ "$NO_FIBER" != 1 ]; then
+  echo "note: no Boost.Fiber column (needs $PEERS/cpp/fiber_bench.cpp and libboost-fiber-dev)" >&2
 fi
 [ -x "$GORO" ] || { echo "missing $GORO" >&2; exit 2; }
 if [ "$HAVE_GO" = 1 ] && [ ! -x "$GOBIN" ]; then echo "missing $GOBIN" >&2; exit 2; fi
@@ -80,9 +103,22 @@ for procs in 1 2; do CONFIGS+=("parked procs=$procs n=$PARK"); done
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
   echo "g++: $(g++ --version | head -1)"
   if [ "$HAVE_GO" = 1 ]; then echo "go: $(go version)"; fi
+  if [ "$HAVE_FIBER" = 1 ]; then echo "boost: $(dpkg-query -W -f='${Version}' libboost-fiber-dev 2>/dev/null || echo '?')"; fi
   echo "reps: $REPS quick: $QUICK filter: ${FILTER:-none}"
   echo "loadavg_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/env.txt"
+
+# The Boost.Fiber peer's arguments for a goro config, or nothing to skip it.
+fiber_args() {
+  case "$1" in
+    "skynet procs=1 chan=unbuf"*) ;;  # launch=post needs ~10 GB; dispatch is not the workload
+    skynet*) echo "$1 launch=dispatch" ;;
+    spawn*) echo "$1 launch=dispatch" ;;
+    "pingpong procs=2"*) echo "$1 mode=ws suspend=0" ;;
+    parked*) echo "$1 stack=pooled16" ;;
+    *) echo "$1" ;;
+  esac
+}
 
 RAW=$OUT/raw.txt
 : > "$RAW"
@@ -112,6 +148,11 @@ for rep in $(seq 1 "$REPS"); do
     else
       run1 goro "$GORO" "$rep" $cfg
       if [ "$HAVE_GO" = 1 ]; then run1 go "$GOBIN" "$rep" $cfg; fi
+    fi
+    if [ "$HAVE_FIBER" = 1 ]; then
+      fcfg=$(fiber_args "$cfg")
+      # shellcheck disable=SC2086
+      if [ -n "$fcfg" ]; then run1 fiber "$FIBERBIN" "$rep" $fcfg; fi
     fi
   done
 done

@@ -742,6 +742,32 @@ TEST(SelectWakeups, LosingSenderKeepsItsValue) {
   }
 }
 
+// The fast path guesses from a channel's queues; a waiter left behind by a select that
+// already won elsewhere makes a channel look ready when it is not. The guess must fall
+// back to the full path (here: default), and the stale waiter must not be taken.
+// One worker: after the send, the woken select has not run yet, so its waiter on `other`
+// is still queued when the main task selects.
+TEST(SelectFastPath, AStaleSelectWaiterMakesAWrongGuessThatFallsBack) {
+  goro::run(
+      [] {
+        Channel<int> won, other;
+        Channel<int> result(1);
+        auto id = goro::go_spawn([won, other, result]() mutable {
+          std::optional<int> a, b;
+          const std::size_t fired = goro::select(recv_case(won, a), recv_case(other, b));
+          result.send(fired == 0 ? *a : -1);
+        });
+        ASSERT_TRUE(gt::wait_blocked(id, WaitReason::select));
+        won.send(7);  // the select wins on `won`; its waiter on `other` is now stale
+        EXPECT_EQ(goro::select(send_case(other, 8), default_case()), 1u)
+            << "a stale select waiter is not a receiver";
+        EXPECT_EQ(*result.recv(), 7);
+        std::optional<int> none;
+        EXPECT_EQ(goro::select(recv_case(other, none), default_case()), 1u);
+      },
+      goro::Config{.workers = 1});
+}
+
 // ---------------------------------------------------------------------------
 // Plain threads
 

@@ -1,6 +1,6 @@
 // Leak trends (goro/trend.hpp): a wait site whose blocked count keeps climbing is flagged
-// and logged once; a steady pool and a drained burst are not; the history is a bounded
-// ring; Config::trend_period and GORO_TREND start the sampler.
+// and logged once; a steady pool, a pool starting up and a drained burst are not; the
+// history is a bounded ring; Config::trend_period and GORO_TREND start the sampler.
 //
 // Samples are taken by hand (TrendOptions::period = 0) where the test needs to control
 // what each one sees, so nothing here depends on timing.
@@ -100,12 +100,14 @@ TEST_F(Trend, ASteadyPoolIsNotFlagged) {
   // Eight workers waiting for jobs: as jobs come and go the count dips and recovers.
   goro::Channel<int> jobs;
   goro::WaitGroup done;
+  std::vector<goro::TaskId> pool;
   const unsigned pool_line = __LINE__ + 3;
   for (int w = 0; w < 8; ++w) {
-    goro::go_spawn([jobs, &done]() mutable {
+    pool.push_back(goro::go_spawn([jobs, &done]() mutable {
       while (auto job = jobs.recv()) done.done();
-    });
+    }));
   }
+  for (auto id : pool) ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
   for (int round = 0; round < 30; ++round) {
     done.add(1);
     jobs.send(round);
@@ -138,6 +140,19 @@ TEST_F(Trend, ABurstThatDrainsIsNotFlagged) {
     goro::diag::sample_trend();
   }
   EXPECT_EQ(goro::diag::trend().size(), 9u);
+  EXPECT_TRUE(goro::diag::possible_leaks().empty()) << goro::diag::possible_leaks()[0].message;
+  site.release();
+}
+
+TEST_F(Trend, APoolThatStartsUpAndStaysFlatIsNotFlagged) {
+  // One step up (ten workers parking at once) and then flat for many samples: it rose by
+  // more than min_rise and ends at its highest, but it does not keep rising.
+  BlockedAtOneSite site;
+  goro::diag::sample_trend();  // before: 0
+  for (int i = 0; i < 10; ++i) site.add();
+  site.wait_until_parked(10);
+  for (int i = 0; i < 11; ++i) goro::diag::sample_trend();
+  EXPECT_EQ(goro::diag::trend().size(), 12u);
   EXPECT_TRUE(goro::diag::possible_leaks().empty()) << goro::diag::possible_leaks()[0].message;
   site.release();
 }

@@ -152,6 +152,17 @@ std::optional<PossibleLeak> check_site(const Sampler& s, const TrendSite& site) 
   std::size_t falls = 0;
   for (std::size_t i = 1; i < counts.size(); ++i) falls += counts[i] < counts[i - 1];
   if (falls * 10 > counts.size() - 1) return std::nullopt;
+  // Still rising through the window, not one step up and then flat (a pool of workers
+  // starting up): the mean of each third of the window exceeds the previous third's.
+  double previous_mean = -1;
+  for (int third = 0; third < 3; ++third) {
+    const std::size_t begin = counts.size() * third / 3, end = counts.size() * (third + 1) / 3;
+    double sum = 0;
+    for (std::size_t i = begin; i < end; ++i) sum += static_cast<double>(counts[i]);
+    const double mean = sum / static_cast<double>(std::max<std::size_t>(end - begin, 1));
+    if (mean <= previous_mean) return std::nullopt;
+    previous_mean = mean;
+  }
 
   PossibleLeak leak;
   leak.reason = site.reason;

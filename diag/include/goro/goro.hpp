@@ -16,6 +16,7 @@
 #include "goro/mutex.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
+#include "goro/status_page.hpp"
 #include "goro/time.hpp"
 #include "goro/trend.hpp"
 #include "goro/wait_group.hpp"

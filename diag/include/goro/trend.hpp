@@ -54,8 +54,10 @@ struct TrendOptions {
   std::size_t capacity = 3600;  // samples kept; the oldest is dropped first
   std::size_t max_sites = 32;   // wait sites kept per sample
   // A site is flagged when, over the samples of the last `window`, its blocked count
-  // rose by at least min_rise, ended at its highest, and fell in at most a tenth of
-  // the steps (a pool of workers waiting for jobs goes up and down; a leak only up).
+  // rose by at least min_rise, ended at its highest, fell in at most a tenth of the
+  // steps, and kept rising: each third of the window averages more than the one before.
+  // (A pool of workers waiting for jobs goes up and down, one starting up goes up once
+  // and stays flat; a leak keeps going up.)
   std::chrono::milliseconds window{std::chrono::minutes(10)};
   std::size_t min_rise = 10;
   std::size_t min_samples = 5;  // and the window holds at least this many samples

@@ -60,7 +60,7 @@ struct Config {
   // Leak trends (goro/trend.hpp): sample the tasks this often (zero: off). Unset: env
   // GORO_TREND ("1s", "500ms", "2m"; a bare number is seconds; "on": 1s; "off"/"0": off),
   // else off. The sampler is process-wide; the first runtime that asks starts it.
-  std::optional<std::chrono::milliseconds> trend_period;
+  std::optional<std::chrono::milliseconds> trend_period{};
 };
 
 struct SpawnOptions {

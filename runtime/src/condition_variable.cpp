@@ -37,9 +37,10 @@ void timer_dropped(void* arg) {
   static_cast<TimedWait*>(arg)->timer_done.store(true, std::memory_order_release);
 }
 
-// Returns once neither fire nor drop of the timer can touch `timed` any more.
-void retire_timer(TimedWait& timed) {
-  if (!timed.timed_out) (void)detail::cancel_timer(timed.timer);  // drop runs if it removed it
+// Returns once neither fire nor drop of the timer can touch `timed` any more. `cancel`:
+// false only when the timer itself woke us (it fired; nothing to cancel).
+void retire_timer(TimedWait& timed, bool cancel) {
+  if (cancel) (void)detail::cancel_timer(timed.timer);  // drop runs if it removed the timer
   // Otherwise it fired, or is firing right now on a worker: a few instructions away.
   while (!timed.timer_done.load(std::memory_order_acquire)) detail::cpu_relax();
 }
@@ -100,7 +101,7 @@ bool ConditionVariable::park_waiter(void (*unlock_user)(void*), void* user,
     if (owed) {
       detail::await_wake();
     } else {
-      if (timed) retire_timer(*timed);
+      if (timed) retire_timer(*timed, true);
       detail::throw_deadlock(deadlock.site);
     }
   } catch (...) {  // TaskUnwind: run() is unwinding this task
@@ -111,7 +112,8 @@ bool ConditionVariable::park_waiter(void (*unlock_user)(void*), void* user,
     if (timed) {
       std::uint32_t unclaimed = 0;
       (void)timed->claim.done.compare_exchange_strong(unclaimed, 1, std::memory_order_acq_rel);
-      retire_timer(*timed);
+      // Not woken through the claim: timed_out may be being written right now; don't read it.
+      retire_timer(*timed, true);
     }
     throw;
   }
@@ -120,7 +122,8 @@ bool ConditionVariable::park_waiter(void (*unlock_user)(void*), void* user,
       std::lock_guard guard(lock_);
       waiters_.remove(&self);  // still linked when the timer woke us
     }
-    retire_timer(*timed);
+    // We were woken through the claim (or await_wake()): timed_out is published.
+    retire_timer(*timed, !timed->timed_out);
     return timed->timed_out;
   }
   return false;

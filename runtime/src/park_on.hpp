@@ -20,10 +20,11 @@ inline void unlock_futex_lock(void* lock) { static_cast<FutexLock*>(lock)->unloc
 // - Plain thread given up by the deadlock detector: leaves the queue and throws
 //   goro::Deadlock, unless a waker claimed it meanwhile (then returns as woken).
 // - TaskUnwind (run() unwinding the task): leaves the queue and rethrows.
-inline void park_on(FutexLock& lock, WaitQueue& queue, const WaitSite& site) {
+// `again`: the caller was woken before and lost the race; it queues at the front.
+inline void park_on(FutexLock& lock, WaitQueue& queue, const WaitSite& site, bool again = false) {
   Waiter self;
   init_waiter(self);
-  queue.push_back(&self);
+  if (again) queue.push_front(&self); else queue.push_back(&self);
   try {
     park(site, unlock_futex_lock, &lock);
   } catch (const DeadlockDetected& deadlock) {

@@ -23,13 +23,6 @@ void RWMutex::Semaphore::acquire(const detail::WaitSite& site) {
   detail::park_on(lock_, waiters_, site);
 }
 
-bool RWMutex::Semaphore::try_acquire() noexcept {
-  std::lock_guard guard(lock_);
-  if (permits_ == 0) return false;
-  --permits_;
-  return true;
-}
-
 void RWMutex::Semaphore::release(std::uint32_t n) {
   detail::WaitQueue to_wake;
   {
@@ -42,6 +35,57 @@ void RWMutex::Semaphore::release(std::uint32_t n) {
     permits_ += n;  // the permits no waiter took
   }
   while (detail::Waiter* w = to_wake.pop_front()) detail::wake(*w);
+}
+
+// ------------------------------------------------------------------------ WriterGate
+
+void RWMutex::WriterGate::lock(const detail::WaitSite& site) {
+  std::uint32_t state = 0;
+  if (state_.compare_exchange_strong(state, kLocked, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+    return;
+  bool woken = false;
+  for (;;) {
+    state = state_.load(std::memory_order_relaxed);
+    if (!(state & kLocked)) {
+      if (state_.compare_exchange_weak(state, state | kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+        return;
+      continue;
+    }
+    lock_.lock();
+    // Announce a waiter while the gate is still held; if the holder left meanwhile the
+    // CAS fails and we try again to take it, so its unlock cannot miss us.
+    state = state_.load(std::memory_order_relaxed);
+    if (!(state & kLocked) ||
+        !state_.compare_exchange_strong(state, state | kWaiters, std::memory_order_relaxed)) {
+      lock_.unlock();
+      continue;
+    }
+    detail::park_on(lock_, waiters_, site, /*again=*/woken);  // woken by unlock(): retry
+    woken = true;
+  }
+}
+
+bool RWMutex::WriterGate::try_lock() noexcept {
+  std::uint32_t state = state_.load(std::memory_order_relaxed);
+  while (!(state & kLocked))
+    if (state_.compare_exchange_weak(state, state | kLocked, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+      return true;
+  return false;
+}
+
+void RWMutex::WriterGate::unlock() noexcept {
+  const std::uint32_t state = state_.fetch_and(~kLocked, std::memory_order_release);
+  if (!(state & kWaiters)) return;
+  detail::Waiter* next;
+  {
+    std::lock_guard guard(lock_);
+    next = waiters_.pop_claimable();
+    if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
+  }
+  if (next) detail::wake(*next);
 }
 
 // --------------------------------------------------------------------------- readers
@@ -85,7 +129,7 @@ void RWMutex::unlock_shared_slow(std::int32_t readers_after) {
 
 void RWMutex::lock(std::source_location where) {
   const detail::WaitSite site{diag::WaitReason::rwmutex_lock, where, this};
-  writer_gate_.acquire(site);  // behind other writers
+  writer_gate_.lock(site);  // behind other writers
   // Announce the writer: new readers now wait. `readers` still hold the read lock.
   const std::int32_t readers = reader_count_.fetch_sub(kMaxReaders);
   if (readers == 0 || reader_wait_.fetch_add(readers) + readers == 0) return;
@@ -98,10 +142,10 @@ void RWMutex::lock(std::source_location where) {
 }
 
 bool RWMutex::try_lock() noexcept {
-  if (!writer_gate_.try_acquire()) return false;
+  if (!writer_gate_.try_lock()) return false;
   std::int32_t expected = 0;
   if (!reader_count_.compare_exchange_strong(expected, -kMaxReaders)) {
-    writer_gate_.release();
+    writer_gate_.unlock();
     return false;
   }
   return true;
@@ -115,7 +159,7 @@ void RWMutex::unlock() {
     throw std::logic_error("goro::RWMutex: unlock of a mutex not locked for writing");
   }
   reader_sem_.release(static_cast<std::uint32_t>(readers));
-  writer_gate_.release();
+  writer_gate_.unlock();
 }
 
 // A writer given up by the deadlock detector while waiting for readers to leave: undo
@@ -127,7 +171,7 @@ void RWMutex::abandon_pending_write() noexcept {
   const std::int32_t readers = reader_count_.fetch_add(kMaxReaders) + kMaxReaders;
   const std::int32_t still_reading = reader_wait_.exchange(0);
   if (readers > still_reading) reader_sem_.release(static_cast<std::uint32_t>(readers - still_reading));
-  writer_gate_.release();
+  writer_gate_.unlock();
 }
 
 }  // namespace goro

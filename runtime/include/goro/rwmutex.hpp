@@ -21,11 +21,17 @@
 //   pending or holding the lock: lock_shared() is one fetch_add when it is >= 0.
 // - reader_wait_ is how many of the readers that held the lock when the writer
 //   announced itself have still to leave; the last one to leave wakes the writer.
-// - writer_gate_ (one permit) lets one writer at a time announce itself; readers that
-//   arrive while it is announced wait in reader_sem_; the writer waits in writer_sem_.
-//   unlock() hands one reader_sem_ permit to each reader that arrived meanwhile.
-// Each semaphore's own FutexLock guards its permits and wait queue; the two counters
-// are atomics (sequentially consistent) and are guarded by no lock.
+// - writer_gate_ lets one writer at a time announce itself; readers that arrive while it
+//   is announced wait in reader_sem_; the writer waits in writer_sem_. unlock() hands
+//   one reader_sem_ permit to each reader that arrived meanwhile.
+// - The gate is a lock word (one CAS to enter, one RMW to leave when nobody waits). Its
+//   unlock wakes a waiter but does not hand the gate over: a running writer may take it
+//   first (barging, as in Go's sync.Mutex), which avoids parking and resuming a task on
+//   every contended unlock (a lock convoy); a woken writer that loses queues again at
+//   the front. Unlike goro::Mutex it is therefore not strictly FIFO among writers.
+// Each semaphore's FutexLock guards its permits and wait queue; the gate's FutexLock
+// guards its queue and the setting/clearing of its kWaiters bit; the two counters are
+// atomics (sequentially consistent) and are guarded by no lock.
 #pragma once
 
 #include <atomic>
@@ -60,14 +66,27 @@ class RWMutex {
   // release() hands permits directly to the longest waiters, FIFO.
   class Semaphore {
    public:
-    explicit Semaphore(std::uint32_t permits = 0) : permits_(permits) {}
     void acquire(const detail::WaitSite& site);
-    bool try_acquire() noexcept;
     void release(std::uint32_t n = 1);
 
    private:
     detail::FutexLock lock_;  // guards permits_, waiters_
-    std::uint32_t permits_;
+    std::uint32_t permits_ = 0;
+    detail::WaitQueue waiters_;
+  };
+
+  // Serializes writers (Go's rw.w); see the invariants above.
+  class WriterGate {
+   public:
+    void lock(const detail::WaitSite& site);
+    bool try_lock() noexcept;
+    void unlock() noexcept;
+
+   private:
+    static constexpr std::uint32_t kLocked = 1;   // a writer holds the gate
+    static constexpr std::uint32_t kWaiters = 2;  // waiters_ may be non-empty
+    std::atomic<std::uint32_t> state_{0};
+    detail::FutexLock lock_;  // guards waiters_ and every change of kWaiters
     detail::WaitQueue waiters_;
   };
 
@@ -76,7 +95,7 @@ class RWMutex {
   void unlock_shared_slow(std::int32_t readers_after);
   void abandon_pending_write() noexcept;
 
-  Semaphore writer_gate_{1};  // one writer at a time (Go's rw.w)
+  WriterGate writer_gate_;    // one writer at a time (Go's rw.w)
   Semaphore writer_sem_;      // the announced writer waits here for readers to leave
   Semaphore reader_sem_;      // readers wait here for the writer to unlock
   std::atomic<std::int32_t> reader_count_{0};  // see the invariants above

@@ -491,6 +491,24 @@ TEST(ConditionVariable, WorksWithOtherLockables) {
   EXPECT_EQ(cv.wait_for(goro_mu, 1ms), std::cv_status::timeout);
   EXPECT_FALSE(goro_mu.try_lock());  // relocked
   goro_mu.unlock();
+  // Both sides of an RWMutex: each relocks the way it was locked.
+  goro::RWMutex rw;
+  {
+    std::shared_lock read(rw);
+    EXPECT_EQ(cv.wait_for(read, 1ms), std::cv_status::timeout);
+    EXPECT_TRUE(read.owns_lock());
+    EXPECT_TRUE(rw.try_lock_shared());  // still only read-locked
+    rw.unlock_shared();
+    EXPECT_FALSE(rw.try_lock());
+  }
+  {
+    std::unique_lock write(rw);
+    EXPECT_EQ(cv.wait_for(write, 1ms), std::cv_status::timeout);
+    EXPECT_TRUE(write.owns_lock());
+    EXPECT_FALSE(rw.try_lock_shared());
+  }
+  EXPECT_TRUE(rw.try_lock());
+  rw.unlock();
 }
 
 // A bounded queue (capacity 4) between producers and consumers, all on a Mutex and two

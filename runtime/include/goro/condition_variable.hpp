@@ -35,6 +35,7 @@
 #include <condition_variable>  // std::cv_status
 #include <cstdint>
 #include <mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <source_location>
 #include <utility>
 
@@ -46,14 +47,28 @@
 namespace goro {
 
 namespace detail {
+template <class Lock>
+inline constexpr bool is_unique_lock = false;
+template <class M>
+inline constexpr bool is_unique_lock<std::unique_lock<M>> = true;
+template <class Lock>
+inline constexpr bool is_shared_lock = false;
+template <class M>
+inline constexpr bool is_shared_lock<std::shared_lock<M>> = true;
+
 // Relocks the user's lock after a wait, passing the wait site on when the mutex takes
 // one (goro::Mutex, RWMutex), so a relock that parks shows the user's line.
 template <class Lock>
 void relock_user_lock(Lock& lock, std::source_location where) {
-  if constexpr (requires { lock.mutex()->lock(where); lock.release(); }) {
+  if constexpr (is_unique_lock<Lock> && requires { lock.mutex()->lock(where); }) {
     auto* mutex = lock.mutex();  // a std::unique_lock over a goro mutex
     lock.release();
     mutex->lock(where);
+    lock = Lock(*mutex, std::adopt_lock);
+  } else if constexpr (is_shared_lock<Lock> && requires { lock.mutex()->lock_shared(where); }) {
+    auto* mutex = lock.mutex();  // a std::shared_lock over a goro::RWMutex
+    lock.release();
+    mutex->lock_shared(where);
     lock = Lock(*mutex, std::adopt_lock);
   } else if constexpr (requires { lock.lock(where); }) {
     lock.lock(where);

@@ -28,7 +28,12 @@
 //   unlock wakes a waiter but does not hand the gate over: a running writer may take it
 //   first (barging, as in Go's sync.Mutex), which avoids parking and resuming a task on
 //   every contended unlock (a lock convoy); a woken writer that loses queues again at
-//   the front. Unlike goro::Mutex it is therefore not strictly FIFO among writers.
+//   the front. Unlike goro::Mutex it is therefore not strictly FIFO among writers, and
+//   a woken writer can in theory lose to newcomers again and again (Go's Mutex turns
+//   FIFO after 1 ms of that; this gate does not).
+// - A plain thread that gets goro::Deadlock in lock() or lock_shared() undoes its
+//   bookkeeping (abandon_pending_write, or its reader_count_ increment), so the mutex
+//   stays usable. A task unwound by run() does not: run() is tearing everything down.
 // Each semaphore's FutexLock guards its permits and wait queue; the gate's FutexLock
 // guards its queue and the setting/clearing of its kWaiters bit; the two counters are
 // atomics (sequentially consistent) and are guarded by no lock.

@@ -158,7 +158,7 @@ void RWMutex::unlock() {
     reader_count_.fetch_sub(kMaxReaders);
     throw std::logic_error("goro::RWMutex: unlock of a mutex not locked for writing");
   }
-  reader_sem_.release(static_cast<std::uint32_t>(readers));
+  if (readers > 0) reader_sem_.release(static_cast<std::uint32_t>(readers));
   writer_gate_.unlock();
 }
 

@@ -1,42 +1,19 @@
 // runtime/src/sync.cpp — WaitGroup and Mutex on top of detail::park/wake.
 //
-// Both follow the parking invariants of goro/detail/park.hpp: waiters are queued under
-// the object's lock, released by park() only once the sleeper is switched out, and woken
-// after the lock is dropped by whoever unlinked them.
+// Both park through detail::park_on (park_on.hpp), which follows the parking invariants
+// of goro/detail/park.hpp: waiters are queued under the object's lock, released by park()
+// only once the sleeper is switched out, and woken after the lock is dropped by whoever
+// unlinked them.
 #include <stdexcept>
 #include <string>
 
 #include "goro/mutex.hpp"
 #include "goro/wait_group.hpp"
+#include "park_on.hpp"
 
 namespace goro {
 
-namespace {
-void unlock_futex_lock(void* lock) { static_cast<detail::FutexLock*>(lock)->unlock(); }
-
-// Parks on `queue` (whose lock is held) until woken; on unwinding, leaves the queue.
-void park_on(detail::FutexLock& lock, detail::WaitQueue& queue, const detail::WaitSite& site) {
-  detail::Waiter self;
-  detail::init_waiter(self);
-  queue.push_back(&self);
-  try {
-    detail::park(site, unlock_futex_lock, &lock);
-  } catch (const detail::DeadlockDetected& deadlock) {
-    bool claimed;
-    {
-      std::lock_guard guard(lock);
-      claimed = !self.queued;  // woken after the detector gave up: the wake is owed
-      queue.remove(&self);
-    }
-    if (claimed) return detail::await_wake();
-    detail::throw_deadlock(deadlock.site);
-  } catch (...) {
-    std::lock_guard guard(lock);
-    queue.remove(&self);
-    throw;
-  }
-}
-}  // namespace
+using detail::park_on;
 
 void WaitGroup::add(int n) {
   detail::WaitQueue to_wake;

@@ -11,10 +11,13 @@
 #pragma once
 
 #include "goro/channel.hpp"
+#include "goro/condition_variable.hpp"
 #include "goro/context.hpp"
 #include "goro/diag.hpp"
 #include "goro/mutex.hpp"
+#include "goro/once.hpp"
 #include "goro/runtime.hpp"
+#include "goro/rwmutex.hpp"
 #include "goro/select.hpp"
 #include "goro/status_page.hpp"
 #include "goro/time.hpp"

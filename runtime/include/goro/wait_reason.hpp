@@ -20,7 +20,11 @@ enum class WaitReason : std::uint8_t {
   select_no_cases,  // select() with no cases: blocks forever
   sleep,            // sleep_for
   wait_group,       // WaitGroup::wait
-  mutex,            // Mutex::lock
+  mutex,            // Mutex::lock (also the relock at the end of ConditionVariable::wait)
+  rwmutex_lock,     // RWMutex::lock: behind another writer, or for the readers to leave
+  rwmutex_rlock,    // RWMutex::lock_shared: a writer holds the lock or is waiting for it
+  cond_wait,        // ConditionVariable::wait / wait_for, until notified (or timed out)
+  once,             // Once::call while another caller runs the function
 };
 
 // Go's spelling (runtime2.go waitReasonStrings) where Go has one.
@@ -34,6 +38,10 @@ constexpr std::string_view to_string(WaitReason r) noexcept {
     case WaitReason::sleep: return "sleep";
     case WaitReason::wait_group: return "wait group";
     case WaitReason::mutex: return "mutex";
+    case WaitReason::rwmutex_lock: return "rwmutex lock";  // Go: "sync.RWMutex.Lock"
+    case WaitReason::rwmutex_rlock: return "rwmutex rlock";  // Go: "sync.RWMutex.RLock"
+    case WaitReason::cond_wait: return "cond wait";  // Go: "sync.Cond.Wait"
+    case WaitReason::once: return "once";  // Go shows sync.Once waiters as "sync.Mutex.Lock"
   }
   return "unknown";
 }

@@ -73,6 +73,15 @@ class WaitQueue {
     tail_ = w;
     w->queued = true;
   }
+  // For a waiter that was woken, lost the race for what it waited for, and waits again:
+  // it keeps its place ahead of later arrivals (Go's semacquire with lifo).
+  void push_front(Waiter* w) noexcept {
+    w->prev = nullptr;
+    w->next = head_;
+    if (head_) head_->prev = w; else tail_ = w;
+    head_ = w;
+    w->queued = true;
+  }
   void remove(Waiter* w) noexcept {
     if (!w->queued) return;
     if (w->prev) w->prev->next = w->next; else set_head(w->next);

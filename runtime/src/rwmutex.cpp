@@ -1,0 +1,177 @@
+// runtime/src/rwmutex.cpp — goro::RWMutex: Go's reader-count algorithm (sync/rwmutex.go)
+// over three parking semaphores. The invariants are in goro/rwmutex.hpp; the semaphores
+// park through detail::park_on (park_on.hpp).
+#include <mutex>
+#include <stdexcept>
+
+#include "goro/rwmutex.hpp"
+#include "goro/runtime.hpp"
+#include "park_on.hpp"
+
+namespace goro {
+
+// ------------------------------------------------------------------------- Semaphore
+
+void RWMutex::Semaphore::acquire(const detail::WaitSite& site) {
+  lock_.lock();
+  if (permits_ > 0) {
+    --permits_;
+    lock_.unlock();
+    return;
+  }
+  // Woken only by release(), which hands us a permit without counting it.
+  detail::park_on(lock_, waiters_, site);
+}
+
+void RWMutex::Semaphore::release(std::uint32_t n) {
+  detail::WaitQueue to_wake;
+  {
+    std::lock_guard guard(lock_);
+    for (; n > 0; --n) {
+      detail::Waiter* w = waiters_.pop_claimable();
+      if (w == nullptr) break;
+      to_wake.push_back(w);
+    }
+    permits_ += n;  // the permits no waiter took
+  }
+  while (detail::Waiter* w = to_wake.pop_front()) detail::wake(*w);
+}
+
+// ------------------------------------------------------------------------ WriterGate
+
+void RWMutex::WriterGate::lock(const detail::WaitSite& site) {
+  std::uint32_t state = 0;
+  if (state_.compare_exchange_strong(state, kLocked, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+    return;
+  bool woken = false;
+  for (;;) {
+    state = state_.load(std::memory_order_relaxed);
+    if (!(state & kLocked)) {
+      if (state_.compare_exchange_weak(state, state | kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed))
+        return;
+      continue;
+    }
+    lock_.lock();
+    // Announce a waiter while the gate is still held; if the holder left meanwhile the
+    // CAS fails and we try again to take it, so its unlock cannot miss us.
+    state = state_.load(std::memory_order_relaxed);
+    if (!(state & kLocked) ||
+        !state_.compare_exchange_strong(state, state | kWaiters, std::memory_order_relaxed)) {
+      lock_.unlock();
+      continue;
+    }
+    detail::park_on(lock_, waiters_, site, /*again=*/woken);  // woken by unlock(): retry
+    woken = true;
+  }
+}
+
+bool RWMutex::WriterGate::try_lock() noexcept {
+  std::uint32_t state = state_.load(std::memory_order_relaxed);
+  while (!(state & kLocked))
+    if (state_.compare_exchange_weak(state, state | kLocked, std::memory_order_acquire,
+                                     std::memory_order_relaxed))
+      return true;
+  return false;
+}
+
+void RWMutex::WriterGate::unlock() noexcept {
+  const std::uint32_t state = state_.fetch_and(~kLocked, std::memory_order_release);
+  if (!(state & kWaiters)) return;
+  detail::Waiter* next;
+  {
+    std::lock_guard guard(lock_);
+    next = waiters_.pop_claimable();
+    if (waiters_.empty()) state_.fetch_and(~kWaiters, std::memory_order_relaxed);
+  }
+  if (next) detail::wake(*next);
+}
+
+// --------------------------------------------------------------------------- readers
+
+void RWMutex::lock_shared(std::source_location where) {
+  if (reader_count_.fetch_add(1) >= 0) return;  // no writer: the fast path
+  // A writer is pending or holds the lock: its unlock() hands us a permit.
+  try {
+    reader_sem_.acquire({diag::WaitReason::rwmutex_rlock, where, this});
+  } catch (const Deadlock&) {
+    // Leave as if we never came, so the writer's unlock() does not release a permit
+    // for us. (Deadlock means nobody could run that unlock() meanwhile.)
+    reader_count_.fetch_sub(1);
+    throw;
+  }
+}
+
+bool RWMutex::try_lock_shared() noexcept {
+  std::int32_t readers = reader_count_.load();
+  do {
+    if (readers < 0) return false;  // a writer is pending or holds the lock
+  } while (!reader_count_.compare_exchange_weak(readers, readers + 1));
+  return true;
+}
+
+void RWMutex::unlock_shared() {
+  const std::int32_t readers_after = reader_count_.fetch_sub(1) - 1;
+  if (readers_after < 0) unlock_shared_slow(readers_after);
+}
+
+void RWMutex::unlock_shared_slow(std::int32_t readers_after) {
+  if (readers_after + 1 == 0 || readers_after + 1 == -kMaxReaders) {
+    reader_count_.fetch_add(1);
+    throw std::logic_error("goro::RWMutex: unlock_shared of a mutex not locked for reading");
+  }
+  // A writer is pending: the last of the readers it waits for wakes it.
+  if (reader_wait_.fetch_sub(1) - 1 == 0) writer_sem_.release();
+}
+
+// --------------------------------------------------------------------------- writers
+
+void RWMutex::lock(std::source_location where) {
+  const detail::WaitSite site{diag::WaitReason::rwmutex_lock, where, this};
+  writer_gate_.lock(site);  // behind other writers
+  // Announce the writer: new readers now wait. `readers` still hold the read lock.
+  const std::int32_t readers = reader_count_.fetch_sub(kMaxReaders);
+  if (readers == 0 || reader_wait_.fetch_add(readers) + readers == 0) return;
+  try {
+    writer_sem_.acquire(site);  // the last of them to leave releases us
+  } catch (const Deadlock&) {
+    abandon_pending_write();
+    throw;
+  }
+}
+
+bool RWMutex::try_lock() noexcept {
+  if (!writer_gate_.try_lock()) return false;
+  std::int32_t expected = 0;
+  if (!reader_count_.compare_exchange_strong(expected, -kMaxReaders)) {
+    writer_gate_.unlock();
+    return false;
+  }
+  return true;
+}
+
+void RWMutex::unlock() {
+  // Readers that arrived while we held the lock (they wait in reader_sem_).
+  const std::int32_t readers = reader_count_.fetch_add(kMaxReaders) + kMaxReaders;
+  if (readers >= kMaxReaders) {
+    reader_count_.fetch_sub(kMaxReaders);
+    throw std::logic_error("goro::RWMutex: unlock of a mutex not locked for writing");
+  }
+  if (readers > 0) reader_sem_.release(static_cast<std::uint32_t>(readers));
+  writer_gate_.unlock();
+}
+
+// A writer given up by the deadlock detector while waiting for readers to leave: undo
+// its announcement so the mutex stays usable. The readers it waited for leave through
+// the fast path from now on, so reader_wait_ goes back to 0; readers that queued behind
+// it get their permits. (Deadlock means nobody was between the two atomics of
+// unlock_shared meanwhile.)
+void RWMutex::abandon_pending_write() noexcept {
+  const std::int32_t readers = reader_count_.fetch_add(kMaxReaders) + kMaxReaders;
+  const std::int32_t still_reading = reader_wait_.exchange(0);
+  if (readers > still_reading) reader_sem_.release(static_cast<std::uint32_t>(readers - still_reading));
+  writer_gate_.unlock();
+}
+
+}  // namespace goro

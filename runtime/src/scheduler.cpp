@@ -219,6 +219,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->spawn_site = where;
   if (opts && !opts->name.empty()) t->name = opts->name;
   t->closure_align = closure_align;
+  t->closure_size = static_cast<std::uint32_t>(size);
   if (closure_offset + size <= pool->block_size()) {
     t->closure = static_cast<std::byte*>(block) + closure_offset;
   } else {
@@ -553,6 +554,12 @@ void Runtime::execute(Worker* w, TaskRecord* t) {
   w->executed.store(w->executed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);
+  if (const std::uint32_t epoch = t->park_epoch.load(std::memory_order_relaxed); epoch & 1) {
+    // Resuming from a park: readers must see the new epoch before any write the task
+    // makes to its stack or closure (the writer's half of a seqlock).
+    t->park_epoch.store(epoch + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
   sanitizers::start_switch(&w->asan_fake_stack, pool_->usable_bottom(t->stack),
                            pool_->usable_size());
 #if defined(GORO_TSAN)
@@ -567,6 +574,9 @@ void Runtime::execute(Worker* w, TaskRecord* t) {
     case AfterSwitch::park: {
       t->ctx = back.fctx;
       t->state.store(TaskState::parked, std::memory_order_relaxed);
+      // Publishes ctx and the frozen stack to diag's readers (odd: parked).
+      t->park_epoch.store(t->park_epoch.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_release);
       void (*release)(void*) = w->release;
       void* arg = w->release_arg;
       w->release = nullptr;

@@ -385,6 +385,8 @@ __attribute__((noinline)) std::vector<TaskInfo> tasks_with_verdicts() {
     second_by_id.emplace(second.cands[i].id, i);
   }
   // The final re-check, after pass 2 read every refs(): still in that park, not woken.
+  // (The fence keeps every earlier racy read of task memory before these loads.)
+  std::atomic_thread_fence(std::memory_order_acquire);
   detail::registry_for_each([&](const detail::TaskRecord& t) {
     auto it = second_by_id.find(t.id);
     if (it == second_by_id.end()) return;

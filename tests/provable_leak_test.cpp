@@ -423,8 +423,9 @@ TEST(ProvableLeaks, FindLeaksCanReportOnlyProvableLeaks) {
 TEST(ProvableLeaks, NoFalsePositiveWhileTasksChurn) {
   in_runtime([] {
     const int kPairs = gt::scaled(16, 4);
-    const int kRounds = gt::scaled(2000, 100);
+    const int kAnalyses = gt::scaled(2000, 50);
     std::atomic<bool> stop{false};
+    std::atomic<long> rounds{0};
     goro::WaitGroup wg;
     std::set<TaskId> truly_leaked;
     {
@@ -435,8 +436,8 @@ TEST(ProvableLeaks, NoFalsePositiveWhileTasksChurn) {
       wg.add(2);
       goro::Channel<goro::Channel<int>> handoff;
       goro::Channel<int> ping, pong;
-      goro::go_spawn([=, &wg, &stop]() mutable {
-        for (int r = 0; !stop.load() && r < kRounds; ++r) {
+      goro::go_spawn([=, &wg, &stop, &rounds]() mutable {
+        for (int r = 0; !stop.load(); ++r) {
           goro::Channel<int> fresh(1);
           goro::Channel<int> copy = fresh;        // copy
           handoff.send(std::move(copy));          // move through a channel
@@ -446,6 +447,7 @@ TEST(ProvableLeaks, NoFalsePositiveWhileTasksChurn) {
           std::optional<int> never;
           goro::Channel<int> idle;
           goro::select(goro::recv_case(pong, v), goro::recv_case(idle, never));
+          rounds.fetch_add(1);
         }
         handoff.close();
         ping.close();
@@ -454,7 +456,7 @@ TEST(ProvableLeaks, NoFalsePositiveWhileTasksChurn) {
       goro::go_spawn([=, &wg]() mutable {
         while (auto ch = handoff.recv()) {
           goro::Channel<int> moved = std::move(*ch);
-          // A child refers to this frame's `moved` by reference while we block on it.
+          // A child refers to this frame's `moved` by reference while we block on `ack`.
           goro::Channel<int> ack;
           goro::go_spawn([&moved, ack]() mutable {
             moved.recv();
@@ -467,23 +469,17 @@ TEST(ProvableLeaks, NoFalsePositiveWhileTasksChurn) {
         wg.done();
       });
     }
-    int analyses = 0;
     std::set<TaskId> reported;
-    std::atomic<bool> workers_done{false};
-    goro::go_spawn([&] {
-      wg.wait();
-      workers_done = true;
-    });
-    while (!workers_done.load()) {
+    for (int i = 0; i < kAnalyses; ++i) {
       for (const auto& t : goro::diag::leaked_tasks()) reported.insert(t.id);
-      ++analyses;
       goro::yield();
     }
+    stop = true;
+    wg.wait();
+    EXPECT_GT(rounds.load(), 0);
     for (TaskId id : reported)
       EXPECT_TRUE(truly_leaked.count(id)) << "task " << id << " falsely reported leaked";
     for (TaskId id : truly_leaked) EXPECT_TRUE(becomes_leaked(id));
-    EXPECT_GT(analyses, 0);
-    stop = true;
   });
 }
 

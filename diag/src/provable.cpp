@@ -125,7 +125,9 @@ __attribute__((no_sanitize("address", "thread"), noinline)) void find_handles(
   }
 }
 
-// The memory ranges of the candidates, sorted, for "does this word point into one?".
+// The memory ranges of the candidates, for "does this word point into one?". Most words
+// do not: a hash set of the pages the ranges cover answers that with one probe, and only
+// words in such a page are looked up among the sorted ranges.
 class RangeIndex {
  public:
   void add(Range r, std::uint32_t owner) {
@@ -134,13 +136,21 @@ class RangeIndex {
   void seal() {
     std::sort(entries_.begin(), entries_.end(),
               [](const Entry& a, const Entry& b) { return a.r.lo < b.r.lo; });
-    for (const Entry& e : entries_) {
-      lo_ = std::min(lo_, e.r.lo);
-      hi_ = std::max(hi_, e.r.hi);
-    }
+    std::size_t pages = 0;
+    for (const Entry& e : entries_) pages += ((e.r.hi - 1) >> kPageShift) - (e.r.lo >> kPageShift) + 1;
+    std::size_t slots = 16;
+    while (slots < 2 * pages) slots *= 2;
+    table_.assign(slots, 0);
+    mask_ = slots - 1;
+    for (const Entry& e : entries_)
+      for (Addr page = e.r.lo >> kPageShift; page <= (e.r.hi - 1) >> kPageShift; ++page) {
+        std::size_t i = slot_of(page);
+        while (table_[i] != 0 && table_[i] != page + 1) i = (i + 1) & mask_;
+        table_[i] = page + 1;
+      }
   }
   std::uint32_t owner_of(Addr p) const {
-    if (p < lo_ || p >= hi_) return kNone;
+    if (!page_listed(p >> kPageShift)) return kNone;
     auto it = std::upper_bound(entries_.begin(), entries_.end(), p,
                                [](Addr v, const Entry& e) { return v < e.r.lo; });
     if (it == entries_.begin()) return kNone;
@@ -149,20 +159,35 @@ class RangeIndex {
   }
 
  private:
+  static constexpr int kPageShift = 12;
   struct Entry {
     Range r;
     std::uint32_t owner;
   };
+  std::size_t slot_of(Addr page) const { return (page * 0x9E3779B97F4A7C15ull >> 17) & mask_; }
+  bool page_listed(Addr page) const {
+    if (table_.empty()) return false;
+    for (std::size_t i = slot_of(page);; i = (i + 1) & mask_) {
+      if (table_[i] == page + 1) return true;
+      if (table_[i] == 0) return false;
+    }
+  }
   std::vector<Entry> entries_;
-  Addr lo_ = UINTPTR_MAX, hi_ = 0;
+  std::vector<Addr> table_;  // open addressing: page + 1, 0 = empty
+  std::size_t mask_ = 0;
 };
 
-// Calls hit(owner) for every word of r pointing into a candidate other than `self`.
+// Calls hit(owner) for every word of r pointing into a candidate other than the scanned
+// task itself. Most words of a stack point into that same stack or record (frame links,
+// `this` of the task's own objects): `own_stack` and `own_record` filter them first.
 template <class Hit>
 __attribute__((no_sanitize("address", "thread"))) void find_pointers(Range r, const RangeIndex& index,
+                                                                     Range own_stack, Range own_record,
                                                                      std::uint32_t self, Hit&& hit) {
   for (Addr a = (r.lo + 7) & ~Addr{7}; a + 8 <= r.hi; a += 8) {
     const Addr word = *reinterpret_cast<const volatile Addr*>(a);
+    if (word - own_stack.lo < own_stack.hi - own_stack.lo) continue;
+    if (word - own_record.lo < own_record.hi - own_record.lo) continue;
     const std::uint32_t owner = index.owner_of(word);
     if (owner != kNone && owner != self) hit(owner);
   }
@@ -287,8 +312,11 @@ void run_pass(Pass& p, Addr caller_sp, const Pass* earlier) {
       const detail::TaskState s = t.state.load(std::memory_order_acquire);
       memory_of(t, s == detail::TaskState::parked || s == detail::TaskState::runnable, &stack, &closure);
     }
-    find_pointers(stack, index, self, hit);
-    find_pointers(closure, index, self, hit);
+    // The task's own record block (its record and, usually, its closure right after).
+    const auto record = reinterpret_cast<Addr>(&t);
+    const Range own_record{record, std::max(record + sizeof(detail::TaskRecord), closure.hi)};
+    find_pointers(stack, index, stack, own_record, self, hit);
+    find_pointers(closure, index, stack, own_record, self, hit);
   });
 
   // After every scan: the counts the fixpoint compares the found handles with.

@@ -250,8 +250,11 @@ class ChanHandle {
   }
   ChanHandle& operator=(ChanHandle&& other) noexcept {
     if (this != &other) {
-      ChanHandle moved(std::move(other));
-      swap(moved);
+      ChanBase* old = state_;
+      state_ = std::exchange(other.state_, nullptr);
+      other.tag_ = 0;
+      tag_ = tag_for(state_);
+      drop(old);
     }
     return *this;
   }
@@ -286,9 +289,11 @@ class ChanHandle {
   void retain() noexcept {
     if (state_) state_->refs.fetch_add(1, std::memory_order_relaxed);
   }
+  static void drop(ChanBase* state) noexcept {
+    if (state && state->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) state->destroy(state);
+  }
   void release() noexcept {
-    if (state_ && state_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      state_->destroy(state_);
+    drop(state_);
     state_ = nullptr;
   }
   ChanBase* state_;

@@ -134,6 +134,24 @@ TEST(ProvableLeaks, ChainThroughALeakedTasksHandle) {
   });
 }
 
+// A handle received through a channel lands in the receiver's frame (its std::optional):
+// found there like any other.
+TEST(ProvableLeaks, HandleReceivedThroughAChannel) {
+  in_runtime([] {
+    goro::Channel<goro::Channel<int>> outer(1);
+    {
+      goro::Channel<int> inner;
+      outer.send(inner);
+    }
+    TaskId id = goro::go_spawn([outer]() mutable {
+      std::optional<goro::Channel<int>> inner = outer.recv();
+      inner->recv();
+    });
+    ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
+    EXPECT_TRUE(becomes_leaked(id));
+  });
+}
+
 TEST(ProvableLeaks, SelectWithNoCasesIsLeaked) {
   in_runtime([] {
     TaskId id = goro::go_spawn([] { goro::select(); });
@@ -303,6 +321,26 @@ TEST(ProvableLeaks, AfterChannelHeldOnlyByTheTimerAndTheTask) {
     ASSERT_TRUE(gt::wait_blocked(id, WaitReason::select));
     { goro::Channel<int> dropped = std::move(stop); }
     expect_never_leaked({id});
+  });
+}
+
+// A Context's done() channel is also held by the context's state, on the heap: while
+// that state lives (here: the waiting task holds the Context) the channel is a root, even
+// though nothing can cancel the context any more — a documented miss. Once every Context
+// and CancelFunc is gone, a task holding only a done() handle is leaked.
+TEST(ProvableLeaks, ContextDoneIsARootWhileTheContextLives) {
+  in_runtime([] {
+    TaskId holds_context, holds_done;
+    {
+      auto [ctx, cancel] = goro::with_cancel(goro::Context::background());
+      holds_context = goro::go_spawn([ctx = ctx]() mutable { ctx.done().recv(); });
+      auto [ctx2, cancel2] = goro::with_cancel(goro::Context::background());
+      holds_done = goro::go_spawn([done = ctx2.done()]() mutable { done.recv(); });
+      ASSERT_TRUE(gt::wait_blocked(holds_context, WaitReason::chan_recv));
+      ASSERT_TRUE(gt::wait_blocked(holds_done, WaitReason::chan_recv));
+    }
+    EXPECT_TRUE(becomes_leaked(holds_done));
+    expect_never_leaked({holds_context});
   });
 }
 

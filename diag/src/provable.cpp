@@ -15,7 +15,7 @@
 // - refs(c) = live handles of c + transient references taken without a handle (diag's
 //   own snapshots, this analysis: it holds exactly one per channel and subtracts it).
 // - A task's memory: the live part of its stack, [saved stack pointer, stack top), and its
-//   closure (TaskRecord::closure, closure_size bytes), both frozen while it is parked.
+//   closure (TaskRecord::closure, closure_ops->size bytes), both frozen while it is parked.
 //
 // The analysis (one pass). B = tasks parked (odd park_epoch) with a channel wait; L = B.
 // found(c) = handles of c found in the memory of tasks of L. A channel is reachable when
@@ -97,9 +97,9 @@ __attribute__((no_sanitize("address", "thread"), noinline)) bool memory_of(
     const detail::TaskRecord& t, bool suspended, Range* stack, Range* closure) {
   *closure = {};
   *stack = {};
-  if (t.closure != nullptr && t.closure_size > 0) {
+  if (t.closure != nullptr && t.closure_ops != nullptr) {
     const auto lo = reinterpret_cast<Addr>(t.closure);
-    *closure = {lo, lo + t.closure_size};
+    *closure = {lo, lo + t.closure_ops->size};
   }
   if (t.stack == nullptr) return false;
   const detail::StackPool& pool = t.runtime->stack_pool();

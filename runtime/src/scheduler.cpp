@@ -218,8 +218,6 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->origin = (w && w->current) ? w->current->origin : thread_spawn_origin();
   t->spawn_site = where;
   if (opts && !opts->name.empty()) t->name = opts->name;
-  t->closure_align = closure_align;
-  t->closure_size = static_cast<std::uint32_t>(size);
   if (closure_offset + size <= pool->block_size()) {
     t->closure = static_cast<std::byte*>(block) + closure_offset;
   } else {
@@ -264,7 +262,9 @@ void Runtime::free_task(TaskRecord* t) noexcept {
 #endif
     pool_->release({t->stack, t->stack_guarded});
   }
-  if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
+  if (t->closure_on_heap)
+    ::operator delete(t->closure, std::align_val_t(std::max<std::size_t>(
+                                      t->closure_ops->align, alignof(std::max_align_t))));
   RecordPool* record_pool = t->record_pool;
   t->~TaskRecord();  // frees the captured-stack buffer (wait_stack), if any
   record_pool->deallocate(t);

@@ -30,7 +30,8 @@
 // (in L) and the referring task runs, the channel is reachable though every handle of it
 // lies in L's memory. So the analysis also scans the memory of every task outside L —
 // closures, and stacks ([saved sp, top) for suspended tasks, the whole slot for running
-// ones) — for words pointing into the memory of a task of L; such a task is "exposed":
+// ones but the one running the analysis, which is scanned from the analysis' caller's
+// frame up) — for words pointing into the memory of a task of L; such a task is "exposed":
 // its handles count as roots (a pointer between two tasks of L is harmless until its
 // holder leaves L, which then exposes the target). This is the one place where the
 // guarantee rests on what can be seen: a pointer to a handle inside a blocked task's
@@ -63,10 +64,18 @@
 // Channels seen by a pass are kept alive by the pass (one reference each), so addresses
 // are never reused under it and refs() is never read from freed memory.
 //
+// Audit: every reference to a channel state is a handle, except the ones diag takes (which
+// only make refs() larger: misses, never false verdicts). ChanHandle(ChanBase*) is only
+// used with a fresh state (refs = 1); after() keeps a real heap handle for its timer;
+// Context keeps a real handle in its (heap) state; select cases and waiters keep raw
+// ChanState pointers, which are not references: the handle they came from is the
+// caller's, counted where it lives, and outlives the select.
+//
 // Deliberate misses (only ever "not leaked", never a false "leaked"): handles in heap
 // objects (even one owned by a leaked task), globals, plain threads; ASan's fake stack
-// frames; Context's done channel (its state is on the heap); channels with a pending
-// after() timer; tasks whose memory some visible word points into.
+// frames; Context's done channel while a Context or CancelFunc of it lives (its state is
+// on the heap); channels with a pending after() timer; tasks whose memory some visible
+// word (even a stale one) points into.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>

@@ -19,6 +19,9 @@
 //                      task receives one item per iteration
 //   Select2Ready       2-case receive select with both cases ready (+ one refill send)
 //   Select2Blocking    2-case receive select on two unbuffered channels fed by 2 producers
+//   HandleCopy         copy-construct and destroy a Channel handle (no runtime involved)
+//   HandleMove         move-construct a handle and move-assign it back
+//   HandleVectorCopy   copy a std::vector of 64 handles (copies + destructions of 64)
 #include <goro/goro.hpp>
 
 #include <benchmark/benchmark.h>
@@ -26,6 +29,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace {
 
@@ -186,6 +190,38 @@ void BM_Select2Blocking(benchmark::State& state) {
     joined.wait();
   });
 }
+
+// Handle bookkeeping: what every copy, move and destruction of a Channel costs (refcount
+// and, since the provable-leak analysis, the tag word).
+void BM_HandleCopy(benchmark::State& state) {
+  goro::Channel<int> ch;
+  for (auto _ : state) {
+    goro::Channel<int> copy(ch);
+    benchmark::DoNotOptimize(copy);
+  }
+}
+
+void BM_HandleMove(benchmark::State& state) {
+  goro::Channel<int> a;
+  for (auto _ : state) {
+    goro::Channel<int> b(std::move(a));
+    benchmark::DoNotOptimize(b);
+    a = std::move(b);
+  }
+}
+
+void BM_HandleVectorCopy(benchmark::State& state) {
+  std::vector<goro::Channel<int>> many(64);
+  for (auto _ : state) {
+    std::vector<goro::Channel<int>> copy(many);
+    benchmark::DoNotOptimize(copy.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+
+BENCHMARK(BM_HandleCopy);
+BENCHMARK(BM_HandleMove);
+BENCHMARK(BM_HandleVectorCopy);
 
 #define GORO_MICRO(fn) BENCHMARK(fn)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()
 GORO_MICRO(BM_SpawnJoin);

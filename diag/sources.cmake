@@ -2,6 +2,7 @@ target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
 # Dump timing for 100,000 blocked tasks (not built by default):
 #   cmake --build <dir> --target goro_dump_bench && <dir>/goro_dump_bench
 if(goro_is_top)

@@ -6,6 +6,8 @@
 // sending on a full buffered channel, 10% in a two-case select; then times, each the
 // median of 5 runs: diag::tasks() (the snapshot), blocked_tasks(), dump_blocked() in the
 // grouped goro format and in the Go format (one entry per task), into a string stream.
+// Then the provable-leak analysis (diag::leaked_tasks()): once with the N tasks reachable
+// (one pass finds nothing), once with N tasks that are all leaked (two passes + re-check).
 #include <goro/goro.hpp>
 
 #include <algorithm>
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 100'000;
   goro::Config cfg;
   cfg.workers = 2;
+  cfg.leak_policy = goro::LeakPolicy::off;  // the leaked tasks of the last measurement
   return goro::run(
       [n] {
         goro::Channel<int> inbox;
@@ -109,10 +112,25 @@ int main(int argc, char** argv) {
         std::ostringstream sample;
         goro::diag::dump_blocked(sample);
         std::printf("\n%s", sample.str().c_str());
-        // Release everyone so run() returns without leaks.
+        std::size_t none_leaked = 0;
+        double analysis_reachable = median_ms([] { return goro::diag::leaked_tasks().size(); }, &none_leaked);
+        // Release everyone.
         inbox.close();
         full.recv();
         for (int i = 0; i < senders; ++i) full.recv();
+        while (!goro::diag::blocked_tasks().empty()) goro::sleep_for(std::chrono::milliseconds(10));
+        // N leaked tasks: pairs blocked on each other's channels, and singles whose
+        // channel nobody else holds.
+        for (int i = 0; i < n; i += 2) {
+          goro::Channel<int> a, b;
+          goro::go_spawn([a, b]() mutable { a.recv(); b.send(1); });
+          if (i + 1 < n) goro::go_spawn([a, b]() mutable { b.recv(); a.send(1); });
+        }
+        while (goro::diag::blocked_tasks().size() < static_cast<std::size_t>(n)) goro::sleep_for(std::chrono::milliseconds(10));
+        std::size_t all_leaked = 0;
+        double analysis_leaked = median_ms([] { return goro::diag::leaked_tasks().size(); }, &all_leaked);
+        std::printf("leaked_tasks(), %zu blocked, %zu leaked: %8.1f ms\n", count, none_leaked, analysis_reachable);
+        std::printf("leaked_tasks(), %d blocked, %zu leaked: %8.1f ms\n", n, all_leaked, analysis_leaked);
       },
       cfg);
 }

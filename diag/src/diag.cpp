@@ -26,6 +26,7 @@
 #include "../../runtime/src/wait_record.hpp"
 #include "text.hpp"
 #include "goro/detail/channel_state.hpp"
+#include "snapshot.hpp"
 
 namespace goro::diag {
 
@@ -243,16 +244,18 @@ void sort_oldest_first(std::vector<TaskInfo>& v) {
 // storage, so views are enough.
 struct GroupKey {
   WaitReason reason;
+  bool leaked;  // provably leaked tasks never share a group with others
   std::string_view wait_file, wait_fn, spawn_file;
   std::uint_least32_t wait_line, spawn_line;
   bool operator<(const GroupKey& o) const {
-    return std::tie(reason, wait_line, spawn_line, wait_file, wait_fn, spawn_file) <
-           std::tie(o.reason, o.wait_line, o.spawn_line, o.wait_file, o.wait_fn, o.spawn_file);
+    return std::tie(reason, leaked, wait_line, spawn_line, wait_file, wait_fn, spawn_file) <
+           std::tie(o.reason, o.leaked, o.wait_line, o.spawn_line, o.wait_file, o.wait_fn,
+                    o.spawn_file);
   }
 };
 
 GroupKey key_of(const TaskInfo& t) {
-  GroupKey k{t.reason, "", "", t.spawn_site.file_name(), 0, t.spawn_site.line()};
+  GroupKey k{t.reason, t.leaked, "", "", t.spawn_site.file_name(), 0, t.spawn_site.line()};
   if (t.reason != WaitReason::none) {
     k.wait_file = t.wait_site.file_name();
     k.wait_fn = t.wait_site.function_name();
@@ -270,12 +273,14 @@ void print_goro_group(std::ostream& text, const std::vector<const TaskInfo*>& me
     if (!oldest.name.empty()) text << " \"" << oldest.name << "\"";
     text << " [" << to_string(oldest.reason);
     if (blocked) text << ", " << age_string(oldest.blocked_for);
+    if (oldest.leaked) text << ", leaked";
     text << "]:\n";
   } else {
     text << "\n" << count_string(members.size()) << " tasks [" << to_string(oldest.reason);
     if (blocked)
       text << ", " << age_string(members.back()->blocked_for) << ".."
            << age_string(oldest.blocked_for);
+    if (oldest.leaked) text << ", leaked";
     text << "]:\n";
     text << "    ids:";
     std::size_t shown = std::min(members.size(), std::max<std::size_t>(opts.max_ids_per_group, 1));
@@ -387,6 +392,7 @@ void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opt
     text << "runnable";
   } else {
     text << to_string(t.reason);
+    if (t.leaked) text << " (leaked)";  // inside the state word, where Go tools expect text
     auto minutes = std::chrono::duration_cast<std::chrono::minutes>(t.blocked_for).count();
     if (minutes >= 1) text << ", " << minutes << " minutes";
   }
@@ -410,22 +416,44 @@ void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opt
 
 }  // namespace
 
-std::vector<TaskInfo> tasks() {
+std::vector<TaskInfo> internal::snapshot_tasks(
+    const std::function<void(const internal::TaskVisit&)>& visit) {
   std::vector<TaskInfo> out;
   std::vector<RetainedChannel> channels;
+  std::vector<detail::ChanBase*> waits;
   RawStacks stacks;
   const detail::WaitRecordReaders reading;
   const std::int64_t now = detail::coarse_now_ns();
   detail::registry_for_each([&](const detail::TaskRecord& t) {
+    const std::uint32_t epoch = t.park_epoch.load(std::memory_order_acquire);
+    const std::size_t first_channel = channels.size();
     out.push_back(snapshot_of(t, now, out.size(), channels, stacks));
+    if (!visit) return;
+    waits.clear();
+    for (std::size_t i = first_channel; i < channels.size(); ++i) waits.push_back(channels[i].chan);
+    visit({t, epoch, out.size() - 1, out.back(), waits});
   });
   describe_channels(out, channels);
   symbolize_stacks(out, stacks);
+  return out;
+}
+
+bool internal::still_waiting(const detail::TaskRecord& t, WaitReason reason) noexcept {
+  return t.wait_reason.load(std::memory_order_acquire) == reason;
+}
+
+std::vector<TaskInfo> tasks() {
+  std::vector<TaskInfo> out = internal::tasks_with_verdicts();
   sort_by_index(out, [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
   return out;
 }
 
-std::vector<TaskInfo> leaked_tasks() { return {}; }
+std::vector<TaskInfo> leaked_tasks() {
+  std::vector<TaskInfo> out;
+  for (auto& t : tasks())
+    if (t.leaked) out.push_back(std::move(t));
+  return out;
+}
 
 std::vector<TaskInfo> blocked_tasks(std::chrono::nanoseconds min_age) {
   std::vector<TaskInfo> out;
@@ -455,6 +483,9 @@ std::size_t dump_tasks(std::ostream& out, std::vector<TaskInfo> list, const Dump
     text << "goro: " << count_string(list.size()) << " task" << (list.size() == 1 ? "" : "s");
     if (groups.size() != list.size())
       text << " in " << count_string(groups.size()) << " group" << (groups.size() == 1 ? "" : "s");
+    const auto leaked =
+        static_cast<std::size_t>(std::count_if(list.begin(), list.end(), [](const TaskInfo& t) { return t.leaked; }));
+    if (leaked > 0) text << ", " << count_string(leaked) << " provably leaked";
     text << "\n";
     for (const auto& g : groups) print_goro_group(text, g, opts);
   }
@@ -527,7 +558,7 @@ std::string go_function_name(std::string_view fn) {
 
 std::vector<TaskId> ignore_current() {
   std::vector<TaskId> ids;
-  for (const auto& t : tasks()) ids.push_back(t.id);
+  for (const auto& t : internal::snapshot_tasks(nullptr)) ids.push_back(t.id);
   return ids;
 }
 
@@ -549,6 +580,13 @@ bool is_ignored(const TaskInfo& t, const LeakOptions& opts) {
 
 std::vector<TaskInfo> find_leaks(LeakOptions opts) {
   const TaskId self = current_task();
+  if (opts.only_provable) {
+    // A provable leak is final (it cannot finish by itself): no waiting, one analysis.
+    std::vector<TaskInfo> leaked;
+    for (auto& t : tasks())
+      if (t.leaked && t.id != self && !is_ignored(t, opts)) leaked.push_back(std::move(t));
+    return leaked;
+  }
   std::sort(opts.ignore_ids.begin(), opts.ignore_ids.end());
   auto filter = [&](std::vector<TaskInfo> all) {
     std::vector<TaskInfo> kept;
@@ -565,9 +603,14 @@ std::vector<TaskInfo> find_leaks(LeakOptions opts) {
   const auto deadline = std::chrono::steady_clock::now() + opts.max_wait;
   auto backoff = std::chrono::microseconds(10);
   for (;;) {
-    auto leaks = filter(tasks());
+    auto leaks = filter(internal::snapshot_tasks(nullptr));  // verdicts only at the end
     auto now = std::chrono::steady_clock::now();
-    if (leaks.empty() || now >= deadline) return leaks;
+    if (leaks.empty()) return leaks;
+    if (now >= deadline) {
+      internal::mark_provable_leaks(leaks);
+      sort_by_index(leaks, [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
+      return leaks;
+    }
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
     goro::sleep_for(std::min(backoff, left) + std::chrono::microseconds(1));
     backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));

@@ -2,6 +2,7 @@
 // words of goro::diag. See goro/detail/report.hpp.
 #include "goro/detail/report.hpp"
 
+#include <algorithm>
 #include <sstream>
 #include <unordered_set>
 
@@ -19,6 +20,12 @@ std::string live_task_report(const void* runtime, TaskId exclude) {
   for (diag::TaskInfo& t : diag::tasks())
     if (in_scope.count(t.id)) tasks.push_back(std::move(t));
   std::ostringstream out;
+  // Which of them can never finish (provably leaked) and which merely had not yet.
+  const auto leaked = static_cast<std::size_t>(
+      std::count_if(tasks.begin(), tasks.end(), [](const diag::TaskInfo& t) { return t.leaked; }));
+  out << leaked << " provably leaked (blocked on channels no code that can still run can "
+      << "reach), " << tasks.size() - leaked << " still blocked or running (not provably "
+      << "leaked: they might have finished later)\n";
   diag::dump_tasks(out, std::move(tasks));  // the grouped format of dump_blocked()
   return out.str();
 }

@@ -261,7 +261,6 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
     t->name.reset(new char[opts->name.size() + 1]);
     std::memcpy(t->name.get(), opts->name.c_str(), opts->name.size() + 1);
   }
-  t->closure_align = closure_align;
   if (closure_offset + size <= pool->block_size()) {
     t->closure = static_cast<std::byte*>(block) + closure_offset;
   } else {
@@ -306,7 +305,9 @@ void Runtime::free_task(TaskRecord* t) noexcept {
 #endif
     pool_->release({t->stack, t->stack_guarded});
   }
-  if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(t->closure_align));
+  if (t->closure_on_heap)
+    ::operator delete(t->closure, std::align_val_t(std::max<std::size_t>(
+                                      t->closure_ops->align, alignof(std::max_align_t))));
   RecordPool* record_pool = t->record_pool;
   t->~TaskRecord();  // frees the captured-stack buffer (wait_stack), if any
   record_pool->deallocate(t);
@@ -608,6 +609,12 @@ void Runtime::execute(Worker* w, TaskRecord* t) {
   w->executed.store(w->executed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);
+  if (const std::uint32_t epoch = t->park_epoch.load(std::memory_order_relaxed); epoch & 1) {
+    // Resuming from a park: readers must see the new epoch before any write the task
+    // makes to its stack or closure (the writer's half of a seqlock).
+    t->park_epoch.store(epoch + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+  }
   sanitizers::start_switch(&w->asan_fake_stack, pool_->usable_bottom(t->stack),
                            pool_->usable_size());
 #if defined(GORO_TSAN)
@@ -622,6 +629,9 @@ void Runtime::execute(Worker* w, TaskRecord* t) {
     case AfterSwitch::park: {
       t->ctx = back.fctx;
       t->state.store(TaskState::parked, std::memory_order_relaxed);
+      // Publishes ctx and the frozen stack to diag's readers (odd: parked).
+      t->park_epoch.store(t->park_epoch.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_release);
       void (*release)(void*) = w->release;
       void* arg = w->release_arg;
       w->release = nullptr;

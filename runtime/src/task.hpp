@@ -69,7 +69,13 @@ struct TaskRecord {
   void* tsan_fiber = nullptr;
 #endif
 
-  std::uint32_t closure_align = 0;       // closure: immutable
+  // Scheduling: odd while the task is switched out by park() (its stack above `ctx` is
+  // then frozen), even otherwise; it grows by one at every park and at every resume
+  // from a park. A reader that sees the same odd value before and after reading the
+  // task's stack or closure (with an acquire fence in between) read a frozen task.
+  // (32 bits: wrapping around between two reads of one analysis would take 2^31 parks.)
+  // The closure's size and alignment are in closure_ops.
+  std::atomic<std::uint32_t> park_epoch{0};
   bool closure_on_heap = false;          // closure: immutable (operator new'd)
   bool stack_guarded = false;            // scheduling: the slot has a guard page
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)

@@ -44,7 +44,11 @@ struct TaskInfo {
   std::source_location spawn_site;       // the user's go_spawn line
   TaskId parent = 0;                     // the spawning task, 0 for a plain thread
   std::chrono::nanoseconds blocked_for{0};
-  bool leaked = false;                   // provably can never wake (not computed yet)
+  // Provably can never wake: blocked on a channel operation or select, and no code that
+  // can still run can reach any channel it waits on (see "Provable leaks" in README.md;
+  // there can be misses, never false verdicts). Computed by tasks(), blocked_tasks(),
+  // leaked_tasks(), dump_blocked() and find_leaks().
+  bool leaked = false;
   std::vector<ChannelInfo> channels;     // extension: what a channel wait waits on
   std::uint64_t origin = 0;              // extension: see goro/detail/origin.hpp
   // Extension: the blocked task's call stack, innermost first, from the user's frame
@@ -58,7 +62,9 @@ struct TaskInfo {
 
 // Every live task, by id.
 std::vector<TaskInfo> tasks();
-// Provably leaked tasks (the provable-leak analysis is not built yet: always empty).
+// Provably leaked tasks (TaskInfo::leaked), by id. Safe to call in a running service: it
+// reads the runtime's records without stopping it (cost: two passes over every task, and
+// a scan of the stacks of tasks blocked on channels).
 std::vector<TaskInfo> leaked_tasks();
 // Tasks blocked on channel send/recv/select (select with no cases included) for at least
 // min_age, oldest first.
@@ -66,9 +72,9 @@ std::vector<TaskInfo> blocked_tasks(std::chrono::nanoseconds min_age = {});
 // Prints the blocked tasks, grouped by identical (reason, wait site, spawn site), groups
 // oldest first; returns the number of tasks listed (not of groups). Example:
 //
-//   goro: 10,001 tasks in 2 groups
+//   goro: 10,001 tasks in 2 groups, 1 provably leaked
 //
-//   task 17 "fetcher" [chan send, 4m12s]:
+//   task 17 "fetcher" [chan send, 4m12s, leaked]:
 //       at /src/worker.cpp:41 in void fetch(goro::Channel<int>)
 //       chan: unbuffered "results"
 //       created by task 3 at /src/main.cpp:12
@@ -84,7 +90,7 @@ std::size_t dump_blocked(std::ostream& out = std::cerr);
 enum class DumpFormat {
   goro,  // the grouped format above
   go,    // Go's traceback text (runtime/traceback.go), one entry per task, no grouping:
-         //   goroutine 17 [chan send, 4 minutes]:
+         //   goroutine 17 [chan send, 4 minutes]:   ([chan send (leaked), ...] if leaked)
          //   main.fetch(...)
          //   \t/src/worker.cpp.go:41 +0x0
          //   created by main.main in goroutine 3
@@ -117,12 +123,17 @@ struct LeakOptions {
                                                 // task's wait site (IgnoreTopFunction)
   // Extension: any other rule; a task for which it returns true is ignored.
   std::function<bool(const TaskInfo&)> ignore_if;
+  // Extension: report only provably leaked tasks (TaskInfo::leaked), without waiting
+  // (max_wait is ignored: a provable leak cannot finish by itself). Cheap enough to call
+  // periodically inside a running service, where other tasks are legitimately blocked.
+  bool only_provable = false;
 };
 // The ids of all tasks alive now (goleak's IgnoreCurrent).
 std::vector<TaskId> ignore_current();
 // Live tasks after a bounded wait for them to finish, minus the ignored ones, the calling
 // task and goro's own tasks. Retries with exponential backoff (from 10 us, doubling, at
-// most 50 ms apart) until none is left or max_wait has passed.
+// most 50 ms apart) until none is left or max_wait has passed. The provably leaked ones
+// among the result have `leaked` set.
 std::vector<TaskInfo> find_leaks(LeakOptions opts = {});
 // Whether find_leaks' ignore rules (ids, names, sites, ignore_if) drop `t`.
 bool is_ignored(const TaskInfo& t, const LeakOptions& opts);

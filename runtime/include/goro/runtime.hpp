@@ -77,11 +77,15 @@ namespace detail {
 struct ClosureOps {
   void (*invoke)(void*);
   void (*destroy)(void*) noexcept;
+  std::size_t size;   // sizeof the closure (the provable-leak analysis scans it)
+  std::size_t align;  // alignof the closure
 };
 template <class Fn>
 inline constexpr ClosureOps closure_ops{
     [](void* p) { (*static_cast<Fn*>(p))(); },
     [](void* p) noexcept { static_cast<Fn*>(p)->~Fn(); },
+    sizeof(Fn),
+    alignof(Fn),
 };
 // Allocates a task with `size` bytes of closure storage (aligned to `align`), calls
 // construct(storage, arg) to build the closure in place, and makes the task runnable.

@@ -13,7 +13,9 @@
 // - Values move exactly once: into the ring, or straight from a sender's frame into a
 //   receiver's std::optional, while holding the lock.
 // The reference count (refs) is not under the lock: handles adjust it atomically, and the
-// state is destroyed by whichever handle drops it to zero.
+// state is destroyed by whichever handle drops it to zero. refs = live handles + short-lived
+// references diag takes while it reads a snapshot (the provable-leak analysis relies on
+// every other reference being a recognisable handle: see ChanHandle).
 // Hints: count, closed and the queues' heads are written under the lock with relaxed
 // atomic stores (plain stores on x86), so select may read them without it to guess which
 // case is ready (looks_ready_*). A guess is only a guess: the case is then attempted
@@ -22,6 +24,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <new>
 #include <optional>
@@ -226,12 +229,39 @@ struct ChanState final : ChanBase {
   }
 };
 
-// The one place where handles take, share and drop references to a channel's state
-// (the provable-leak analysis will hook its bookkeeping in here).
+// Bit pattern mixed into every live handle's tag word (see ChanHandle). Its top bits make
+// `state ^ address ^ kHandleMagic` a non-canonical address, so no pointer-valued word
+// ever looks like a tag.
+inline constexpr std::uintptr_t kHandleMagic = 0xC6A7'1E5D'0B3F'9A41ull;
+
+// The tag a live handle at `self` pointing to `state` carries.
+inline std::uintptr_t handle_tag(const void* self, const ChanBase* state) noexcept {
+  return reinterpret_cast<std::uintptr_t>(state) ^ reinterpret_cast<std::uintptr_t>(self) ^
+         kHandleMagic;
+}
+
+// The one place where handles take, share and drop references to a channel's state.
+//
+// Layout contract with the provable-leak analysis (diag/src/provable.cpp), which finds
+// handles by scanning the memory of blocked tasks:
+// - A live handle at address A is the word pair {state_, tag_} with
+//   tag_ == handle_tag(A, state_), and holds exactly one of state_->refs.
+// - A moved-from or destroyed handle has tag_ == 0. The destructor clears it with a
+//   volatile store: the compiler may not drop it as a dead store, so a dead handle's
+//   bytes never pass for a live one.
+// Binding the tag to the handle's own address means a byte copy of a handle made without
+// its constructor (a register spill, a memcpy) does not validate anywhere else, so each
+// live handle is found at most once, and only where it really is.
 class ChanHandle {
  public:
-  ChanHandle(const ChanHandle& other) noexcept : state_(other.state_) { retain(); }
-  ChanHandle(ChanHandle&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  ChanHandle(const ChanHandle& other) noexcept : state_(other.state_) {
+    retain();
+    tag_ = tag_for(state_);
+  }
+  ChanHandle(ChanHandle&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {
+    other.tag_ = 0;
+    tag_ = tag_for(state_);
+  }
   ChanHandle& operator=(const ChanHandle& other) noexcept {
     if (state_ != other.state_) {
       ChanHandle copy(other);
@@ -241,21 +271,32 @@ class ChanHandle {
   }
   ChanHandle& operator=(ChanHandle&& other) noexcept {
     if (this != &other) {
-      ChanHandle moved(std::move(other));
-      swap(moved);
+      ChanBase* old = state_;
+      state_ = std::exchange(other.state_, nullptr);
+      other.tag_ = 0;
+      tag_ = tag_for(state_);
+      drop(old);
     }
     return *this;
   }
-  ~ChanHandle() { release(); }
+  ~ChanHandle() {
+    release();
+    // Not `tag_ = 0`: GCC removes stores into an object whose lifetime ends.
+    *static_cast<volatile std::uintptr_t*>(&tag_) = 0;
+  }
 
-  void swap(ChanHandle& other) noexcept { std::swap(state_, other.state_); }
+  void swap(ChanHandle& other) noexcept {
+    std::swap(state_, other.state_);
+    tag_ = tag_for(state_);
+    other.tag_ = other.tag_for(other.state_);
+  }
   ChanBase* base() const noexcept { return state_; }
   friend bool operator==(const ChanHandle& a, const ChanHandle& b) noexcept {
     return a.state_ == b.state_;
   }
 
  protected:
-  explicit ChanHandle(ChanBase* fresh) noexcept : state_(fresh) {}
+  explicit ChanHandle(ChanBase* fresh) noexcept : state_(fresh), tag_(tag_for(fresh)) {}
   ChanBase* checked() const {
     if (state_ == nullptr)
       throw std::logic_error("goro::Channel: use of a moved-from channel handle");
@@ -263,15 +304,21 @@ class ChanHandle {
   }
 
  private:
+  std::uintptr_t tag_for(const ChanBase* state) const noexcept {
+    return state ? handle_tag(this, state) : 0;
+  }
   void retain() noexcept {
     if (state_) state_->refs.fetch_add(1, std::memory_order_relaxed);
   }
+  static void drop(ChanBase* state) noexcept {
+    if (state && state->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) state->destroy(state);
+  }
   void release() noexcept {
-    if (state_ && state_->refs.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      state_->destroy(state_);
+    drop(state_);
     state_ = nullptr;
   }
   ChanBase* state_;
+  std::uintptr_t tag_;
 };
 
 }  // namespace detail

@@ -91,6 +91,25 @@ TEST(StatusPage, SiteDumpTextIsTheDumpOfTheTasksAtThatSite) {
   EXPECT_TRUE(goro::diag::site_dump_text("chan send", w.recv_site()).empty());
 }
 
+TEST(StatusPage, CountsProvablyLeakedTasksPerSite) {
+  goro::run(
+      [] {
+        const unsigned line = __LINE__ + 3;
+        {
+          goro::Channel<int> lost;  // its only other handle goes away with this scope
+          goro::go_spawn([lost]() mutable { (void)lost.recv(); });
+        }
+        ASSERT_TRUE(gt::eventually([] { return goro::diag::leaked_tasks().size() == 1; }));
+        const std::string page = goro::diag::status_page_html(no_sampler());
+        EXPECT_NE(page.find("<td class=\"n leaked\">1</td><td><a href=\"site?reason=chan%20receive&amp;at=" +
+                            std::string(__FILE__) + ":" + std::to_string(line)),
+                  std::string::npos)
+            << page;
+        EXPECT_NE(page.find("<span class=\"leaked\">1 provably leaked</span>"), std::string::npos) << page;
+      },
+      goro::Config{.leak_policy = goro::LeakPolicy::off});
+}
+
 TEST(StatusPage, PlotsTheTrendHistoryAsOneSeriesPerMeasure) {
   goro::diag::TrendOptions manual;
   manual.period = 0ms;

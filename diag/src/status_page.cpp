@@ -163,9 +163,10 @@ std::string trend_svg(const std::vector<TrendSample>& samples) {
 
 std::string status_page_html(const StatusPageOptions& opts) {
   if (opts.start_sampler) detail::start_trend_sampler(std::chrono::seconds(1));
-  const std::vector<TaskInfo> all = tasks();
+  const std::vector<TaskInfo> all = tasks();  // with the provable-leak verdicts
   std::unordered_set<TaskId> leaked;
-  for (const TaskInfo& t : leaked_tasks()) leaked.insert(t.id);
+  for (const TaskInfo& t : all)
+    if (t.leaked) leaked.insert(t.id);
   const std::vector<SiteRow> rows = site_rows(all, leaked);
   std::size_t blocked = 0, waiting = 0;
   std::chrono::nanoseconds oldest{0};

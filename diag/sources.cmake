@@ -1,5 +1,7 @@
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
+# Prometheus metrics (goro/metrics.hpp).
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
 # pprof profiles (goro/profile.hpp): gzip through zlib.
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
 target_link_libraries(goro PRIVATE ZLIB::ZLIB)

@@ -218,13 +218,55 @@ std::string encode(const Profile& p) {
 
 // ------------------------------------------------------------------ stacks of tasks
 
+// A function name as pprof shows it well. pprof drops (...) and <...> from C++ names,
+// which turns g++'s "f()::<lambda()> mutable" into "f:: mutable"; so lambdas become
+// "{lambda}", trailing qualifiers and the return type go, and g++'s " [with T = ...]"
+// goes: "std::string ns::f(int)::<lambda()> mutable" -> "ns::f(int)::{lambda}".
+std::string pprof_function_name(std::string_view fn) {
+  if (auto with = fn.find(" [with "); with != std::string_view::npos) fn = fn.substr(0, with);
+  std::string out;
+  int depth = 0;             // inside (...) or <...>
+  std::size_t name_start = 0;  // after the last top-level space before the parameters
+  bool params_seen = false;
+  for (std::size_t i = 0; i < fn.size(); ++i) {
+    const char c = fn[i];
+    if (depth == 0 && fn.substr(i, 7) == "<lambda") {
+      int d = 0;  // skip to the matching '>'
+      for (; i < fn.size(); ++i) {
+        if (fn[i] == '<' || fn[i] == '(') ++d;
+        if ((fn[i] == '>' || fn[i] == ')') && --d == 0) break;
+      }
+      out += "{lambda}";
+      continue;
+    }
+    if (c == '(' || c == '<') {
+      if (c == '(' && depth == 0) params_seen = true;
+      ++depth;
+    } else if ((c == ')' || c == '>') && depth > 0) {
+      --depth;
+    } else if (c == ' ' && depth == 0) {
+      if (!params_seen) {
+        name_start = out.size() + 1;  // what came before was the return type
+      } else {
+        // " const", " mutable", ... after a parameter list: drop the qualifier.
+        std::size_t end = fn.find_first_of(" :", i + 1);
+        i = (end == std::string_view::npos ? fn.size() : end) - 1;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return name_start < out.size() ? out.substr(name_start) : out;
+}
+
 Frame site_frame(const std::source_location& s) {
-  return {s.function_name(), s.file_name(), static_cast<std::int64_t>(s.line())};
+  return {pprof_function_name(s.function_name()), s.file_name(),
+          static_cast<std::int64_t>(s.line())};
 }
 
 // Go ends a goroutine's traceback with "created by <fn>" at the go statement; so do we.
 Frame created_by_frame(const std::source_location& s) {
-  return {std::string("created by ") + s.function_name(), s.file_name(),
+  return {"created by " + pprof_function_name(s.function_name()), s.file_name(),
           static_cast<std::int64_t>(s.line())};
 }
 

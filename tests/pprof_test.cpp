@@ -209,10 +209,15 @@ TEST(Pprof, GoToolPprofReadsTheGoroutineProfile) {
   EXPECT_TRUE(std::regex_search(traces, m, std::regex(R"(name:\s+reader\n[\s\S]*?reason:\s+chan receive\n\s+2\s+[^\n]*recv_forever\n\s+created by )")))
       << traces;
 
-  // -list: the source, annotated, from the absolute paths in the profile.
-  std::string list = go_pprof("-list send_forever", data, &status);
+  // -list: the source, annotated. pprof finds it from the absolute path in the profile
+  // and -source_path (its default, the working directory, is ctest's build/.../tests,
+  // and pprof's heuristic would strip the source path down to after "/tests/").
+  const std::string file = __FILE__;
+  const std::string checkout = file.substr(0, file.rfind("/tests/"));
+  std::string list = go_pprof("-source_path=" + checkout + " -list send_forever", data, &status);
   ASSERT_EQ(status, 0) << list;
-  EXPECT_NE(list.find(__FILE__), std::string::npos) << list;
+  EXPECT_NE(list.find("ROUTINE ======================== {anonymous}::send_forever in "), std::string::npos) << list;
+  EXPECT_NE(list.find("send_forever(goro::Channel<int> ch) { ch.send(1); }"), std::string::npos) << list;
   EXPECT_TRUE(std::regex_search(list, m, std::regex("\\s3\\s+3\\s+" + std::to_string(kSendLine) + ":")))
       << list;
 }

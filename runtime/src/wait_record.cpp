@@ -34,7 +34,8 @@ bool register_membarrier() noexcept {
 }  // namespace
 
 void init_wait_records() noexcept {
-  // Called before the first worker exists, so no writer runs while this is decided.
+  // Called by every runtime before its first worker exists (and by readers), so no
+  // writer runs while this is decided.
   static std::once_flag once;
   std::call_once(once, [] {
     g_have_membarrier = register_membarrier();
@@ -43,6 +44,7 @@ void init_wait_records() noexcept {
 }
 
 WaitRecordReaders::WaitRecordReaders() noexcept {
+  init_wait_records();  // a reader may come before any runtime
   g_wait_record_readers.fetch_add(1, std::memory_order_seq_cst);
   // Every writer that has not seen the count above has its wait_reason stores visible
   // to us after this (see the invariants). Without a runtime there are no writers.

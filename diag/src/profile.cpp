@@ -20,10 +20,9 @@
 #include <map>
 #include <mutex>
 #include <random>
-#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "../../runtime/src/profiling_hooks.hpp"

@@ -3,13 +3,16 @@
 //
 // Threads: one listener thread (listen_after_bind: accepts, hands each connection to
 // the pool) and `threads` pool threads that run the handlers. None of them is a goro
-// worker, and handlers only read snapshots (diag::tasks(), the block table, the
-// registry), so the endpoint answers while every worker is blocked or busy.
+// worker, and goro's handlers only read snapshots (diag::tasks(), the block table, the
+// registry), so the endpoint answers while every worker is blocked or busy. (Routes the
+// program adds run its own code on these threads.)
 //
 // Invariants: State is created fully (routes, timeouts, bound socket) before the
 // listener thread starts, and the listener is joined before State is destroyed; after
 // start, only httplib's own threads touch `server`, except stop(), which httplib allows
-// from any thread.
+// from any thread. serve() returns only once httplib reports it running (or the
+// listener gave up): httplib's stop() is a no-op before that, so a stop() issued
+// earlier would be lost and the join would never return.
 #include "goro/debug_server.hpp"
 
 #include <httplib.h>

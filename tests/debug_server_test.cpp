@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <string>
@@ -337,8 +338,12 @@ TEST(DebugServer, GoToolPprofFetchesTheGoroutineProfile) {
     GTEST_SKIP() << "go is not installed (scripts/setup.sh --with-go, or apt-get install golang-go)";
   auto server = goro::diag::serve("127.0.0.1:0");
   TwoBlockedSenders blocked;
-  auto r = gt::run_command("PPROF_TMPDIR=" + ::testing::TempDir() + " go tool pprof -top -lines " +
-                           server.url() + "/debug/pprof/goroutine 2>&1");
+  // pprof saves what it fetches into $PPROF_TMPDIR: a directory of our own, removed after.
+  std::string tmpl = ::testing::TempDir() + "goro_pprof_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  auto r = gt::run_command("PPROF_TMPDIR=" + tmpl + " go tool pprof -top -lines " + server.url() +
+                           "/debug/pprof/goroutine 2>&1");
+  gt::run_command("rm -rf '" + tmpl + "'");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::smatch m;
   EXPECT_TRUE(std::regex_search(r.output, m, std::regex("\n\\s+2\\s[^\n]*send_forever [^\n]*" + base_name() +

@@ -3,6 +3,11 @@ target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
+# Prometheus metrics (goro/metrics.hpp).
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
+# pprof profiles (goro/profile.hpp): gzip through zlib.
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
+target_link_libraries(goro PRIVATE ZLIB::ZLIB)
 # Dump timing for 100,000 blocked tasks (not built by default):
 #   cmake --build <dir> --target goro_dump_bench && <dir>/goro_dump_bench
 if(goro_is_top)

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages goro needs to build, test and benchmark.
 #
-#   scripts/setup.sh            # compiler, CMake, Boost.Context, moodycamel, spdlog, GoogleTest, Google Benchmark
+#   scripts/setup.sh            # compiler, CMake, Boost.Context, moodycamel, spdlog, zlib,
+#                               # cpp-httplib, GoogleTest, Google Benchmark
 #   scripts/setup.sh --with-go  # ... and the Go toolchain (for the Go side of the benchmarks)
+#   scripts/setup.sh --for-tests  # ... and the clients the tests run against goro's output:
+#                               # Go (go tool pprof) and promtool (package prometheus);
+#                               # scripts/test.sh passes this, scripts/demo.sh does not
 #
 # Idempotent: when everything is installed already it only asks dpkg and exits
 # (well under a second). Runs apt-get update only when something is missing.
@@ -16,6 +20,8 @@ packages=(
   libboost-context-dev    # Boost.Context: the fibers goro's tasks run on
   libconcurrentqueue-dev  # moodycamel::ConcurrentQueue: the scheduler's global run queue
   libspdlog-dev           # spdlog: the "goro" logger
+  zlib1g-dev              # zlib: gzip for pprof profiles (goro/profile.hpp)
+  libcpp-httplib-dev      # cpp-httplib: the HTTP debug endpoint (goro::debug_server)
   libgtest-dev            # GoogleTest: unit tests and goro::gtest
   libbenchmark-dev        # Google Benchmark: benchmarks/
   panicparse              # Go's goroutine-dump parser: tests check that it reads goro's Go-format dump
@@ -26,6 +32,7 @@ usage() { awk 'NR == 1 || /^# shellcheck/ {next} /^#/ {sub(/^# ?/, ""); print; n
 for arg in "$@"; do
   case "$arg" in
     --with-go) packages+=(golang-go) ;;
+    --for-tests) packages+=(golang-go prometheus) ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac

@@ -38,7 +38,9 @@ for arg in "$@"; do
 done
 ((${#configs[@]})) || configs=("${all_configs[@]}")
 
-bash scripts/setup.sh || { echo "test.sh: scripts/setup.sh failed" >&2; exit 1; }
+# --for-tests: also Go (go tool pprof) and promtool, which tests run on goro's profiles
+# and metrics (they skip those checks, saying so, when the tools are missing).
+bash scripts/setup.sh --for-tests || { echo "test.sh: scripts/setup.sh failed" >&2; exit 1; }
 
 timeout_s=${GORO_TEST_TIMEOUT:-300}
 log_dir="$GORO_ROOT/build/logs"
@@ -130,7 +132,7 @@ test_install() {
     return 1
   fi
   local exe
-  for exe in consumer consumer_gtest; do
+  for exe in consumer consumer_gtest consumer_debug_server; do
     echo "== [release] running install_consumer/$exe"
     env "${sanitizer_env[@]}" timeout "$timeout_s" "$cdir/$exe" || { echo "install consumer: $exe failed" >&2; return 1; }
   done

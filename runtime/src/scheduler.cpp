@@ -180,7 +180,33 @@ namespace {
 std::mutex g_runtimes_mutex;
 std::vector<Runtime*>* g_runtimes = new std::vector<Runtime*>();  // guarded by the mutex
 std::atomic<std::uint64_t> g_next_runtime_id{1};
+// Counters of destroyed runtimes, and spawns from plain threads (no worker to count
+// them): guarded by g_runtimes_mutex / atomic.
+RuntimeStats g_retired_stats;  // guarded by g_runtimes_mutex
+std::atomic<std::uint64_t> g_plain_thread_spawns{0};
 }  // namespace
+
+std::atomic<std::int64_t> g_block_profile_rate_ns{0};
+std::atomic<BlockEventSink> g_block_event_sink{nullptr};
+
+void Runtime::add_stats(RuntimeStats* stats) const noexcept {
+  for (const auto& w : workers_) {
+    stats->spawns += w->spawned.load(std::memory_order_relaxed);
+    stats->context_switches += w->executed.load(std::memory_order_relaxed);
+  }
+}
+
+RuntimeStats runtime_stats() noexcept {
+  std::lock_guard guard(g_runtimes_mutex);
+  RuntimeStats stats = g_retired_stats;
+  stats.spawns += g_plain_thread_spawns.load(std::memory_order_relaxed);
+  for (const Runtime* rt : *g_runtimes) {
+    rt->add_stats(&stats);
+    stats.workers += rt->config().workers;
+    ++stats.runtimes;
+  }
+  return stats;
+}
 
 namespace {
 // GORO_TRACEBACK=1 (read once): capture parked tasks' stacks in every runtime.
@@ -217,6 +243,7 @@ Runtime::~Runtime() {
   {
     std::lock_guard guard(g_runtimes_mutex);
     g_runtimes->erase(std::find(g_runtimes->begin(), g_runtimes->end(), this));
+    add_stats(&g_retired_stats);
   }
   // Timers still pending (possible only when shut down without unwinding).
   for (Timer& timer : timers_)
@@ -225,12 +252,15 @@ Runtime::~Runtime() {
 
 void Runtime::start() {
   init_wait_records();
-  workers_.reserve(cfg_.workers);
-  for (unsigned i = 0; i < cfg_.workers; ++i) {
-    auto w = std::make_unique<Worker>();
-    w->rt = this;
-    w->index = i;
-    workers_.push_back(std::move(w));
+  {
+    std::lock_guard guard(g_runtimes_mutex);  // runtime_stats() reads workers_
+    workers_.reserve(cfg_.workers);
+    for (unsigned i = 0; i < cfg_.workers; ++i) {
+      auto w = std::make_unique<Worker>();
+      w->rt = this;
+      w->index = i;
+      workers_.push_back(std::move(w));
+    }
   }
   for (auto& w : workers_) {
     Worker* raw = w.get();
@@ -254,6 +284,10 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->runtime = this;
   t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   Worker* w = this_worker();
+  if (w != nullptr)
+    w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  else
+    g_plain_thread_spawns.fetch_add(1, std::memory_order_relaxed);
   t->parent = (w && w->current) ? w->current->id : 0;
   t->origin = (w && w->current) ? w->current->origin : thread_spawn_origin();
   t->spawn_site = where;
@@ -737,12 +771,14 @@ __attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) 
 
 }  // namespace
 
-void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
-  Worker* w = this_worker();
-  if (w == nullptr || w->current == nullptr) {
-    park_thread(release, release_arg, site);
-    return;
-  }
+namespace {
+
+// The body of park() for a task; `timed` (the block profile is on) adds a precise clock
+// read before and after and hands the event to diag's sink (profiling_hooks.hpp).
+template <bool timed>
+__attribute__((always_inline)) inline void park_task(Worker* w, const WaitSite& site,
+                                                     void (*release)(void*), void* release_arg,
+                                                     std::int64_t block_rate_ns) {
   TaskRecord* t = w->current;
   Runtime* rt = t->runtime;
   if (rt->unwinding() && std::uncaught_exceptions() == 0) {
@@ -758,11 +794,43 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
 #endif
   w->release = release;
   w->release_arg = release_arg;
+  std::int64_t parked_at = 0;
+  if constexpr (timed) parked_at = now_ns();
   switch_out(w, AfterSwitch::park);
+  if constexpr (timed) {
+    const std::int64_t blocked_ns = now_ns() - parked_at;
+    // Pinned-free: the site is our caller's, t is ourselves; both alive.
+    if (BlockEventSink sink = g_block_event_sink.load(std::memory_order_acquire))
+      sink(site, *t, blocked_ns, block_rate_ns);
+  }
 #if !defined(GORO_NO_WAIT_RECORDING)
   end_wait(t);
 #endif
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+}
+
+// The block profile is on: out of line, so park() itself only pays the rate check.
+__attribute__((noinline, cold)) void park_task_timed(Worker* w, const WaitSite& site,
+                                                     void (*release)(void*), void* release_arg,
+                                                     std::int64_t block_rate_ns) {
+  park_task<true>(w, site, release, release_arg, block_rate_ns);
+}
+
+}  // namespace
+
+void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    park_thread(release, release_arg, site);
+    return;
+  }
+  // Block profile (diag::set_block_profile_rate): off costs this load and branch.
+  const std::int64_t block_rate_ns = g_block_profile_rate_ns.load(std::memory_order_relaxed);
+  if (__builtin_expect(block_rate_ns != 0, false)) {
+    park_task_timed(w, site, release, release_arg, block_rate_ns);
+    return;
+  }
+  park_task<false>(w, site, release, release_arg, 0);
 }
 
 void task_yield() {

@@ -34,6 +34,7 @@
 #include "goro/detail/origin.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
+#include "profiling_hooks.hpp"
 #include "registry.hpp"
 #include "task.hpp"
 
@@ -82,7 +83,10 @@ struct Worker {
 
   std::uint32_t tick = 0;
   std::uint32_t runnext_streak = 0;  // tasks taken from runnext in a row
-  std::atomic<std::uint64_t> executed{0};  // task resumptions (owner writes; deadlock detector reads)
+  std::atomic<std::uint64_t> executed{0};  // task resumptions (owner writes; deadlock detector
+                                           // and runtime_stats() read)
+  std::atomic<std::uint64_t> spawned{0};   // tasks created on this worker (owner writes;
+                                           // runtime_stats() reads)
   bool spinning = false;
   std::atomic<std::uint32_t> wake_word{0};  // idle parking futex: 1 = woken
 
@@ -119,6 +123,10 @@ class Runtime {
   // no queued task, no pending timer); adds its activity counters to *signature.
   bool quiescent(std::uint64_t* signature) const noexcept;
   std::uint64_t id() const noexcept { return id_; }
+  // Adds this runtime's spawns and context switches to *stats (profiling_hooks.hpp).
+  // Caller holds the runtimes' registry lock (scheduler.cpp), which start() takes while
+  // it fills workers_.
+  void add_stats(RuntimeStats* stats) const noexcept;
 
   // run(): wait for the main task, report leftovers, stop workers, unwind, join.
   void set_main_task(TaskId id) noexcept { main_task_id_ = id; }

@@ -1,0 +1,59 @@
+// goro/profile.hpp — goro's tasks as pprof profiles, the ones Go's runtime/pprof writes.
+//
+//   // Where are my tasks? Save a goroutine profile and read it with Go's pprof:
+//   std::ofstream out("goroutine.pb.gz", std::ios::binary);
+//   goro::diag::write_profile(out, "goroutine");
+//   //   $ go tool pprof -top goroutine.pb.gz      (or -traces, -list 'fetch')
+//
+//   // Where do tasks spend time blocked? Record every channel/select/sync wait:
+//   goro::diag::set_block_profile_rate(1);     // Go's runtime.SetBlockProfileRate(1)
+//   ... run the workload ...
+//   goro::diag::write_profile(out, "block");
+//
+// Profiles (`name`):
+// - "goroutine": every live task, one sample per distinct (stack, labels) with the
+//   number of tasks as its value (sample type goroutine/count). The stack is the wait
+//   site (the user's line that blocked; the spawn site for a task that is not blocked),
+//   the captured call stack under it when stacks are captured (Config::capture_stacks,
+//   GORO_TRACEBACK=1), and at the bottom a "created by <function>" frame at the go_spawn
+//   line — Go's dump ends with the same. Labels: reason ("chan send", ..., "running"),
+//   name (when the task has one), leaked ("true"/"false").
+// - "block": cumulative time tasks spent parked in channel operations, select,
+//   WaitGroup and Mutex waits (not sleep_for), per (wait site, spawn site): sample types
+//   contentions/count and delay/nanoseconds, as Go's block profile. Recorded only while
+//   the rate is non-zero; tasks only (plain threads blocking in goro calls are not timed).
+// - "goroutineleak": like "goroutine", for the provably leaked tasks only
+//   (diag::leaked_tasks()).
+//
+// `debug` as in Go's net/http/pprof: 0 = gzip-compressed profile.proto; 1 = Go's legacy
+// text ("goroutine profile: total 12" and a count per stack; "--- contention:" for
+// block); 2 = for goroutine and goroutineleak, Go's goroutine dump (DumpFormat::go) of
+// every task listed.
+//
+// Source paths: locations carry the file names std::source_location reports (absolute
+// with CMake), so `go tool pprof -list <regex>` shows the source where the files are;
+// elsewhere use pprof's -source_path / -trim_path.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string_view>
+
+namespace goro::diag {
+
+// Go's runtime.SetBlockProfileRate: 0 turns block profiling off (the default); a rate
+// r > 0 records a wait lasting d ns with probability min(1, d / r) — 1 records every
+// wait. A sampled short wait is scaled as Go does (it counts r / d contentions and r ns),
+// so totals stay unbiased. Off costs each park one relaxed load and branch; on, two
+// clock reads and, for sampled waits, a locked table update.
+void set_block_profile_rate(std::int64_t rate_ns);
+std::int64_t block_profile_rate();
+// Forgets the recorded block events (Go has no such call; handy in tests and between
+// measurements).
+void reset_block_profile();
+
+// Writes profile `name` ("goroutine", "block", "goroutineleak") in the `debug` format;
+// false (and nothing written) for an unknown name or a debug level other than 0, 1, 2.
+bool write_profile(std::ostream& out, std::string_view name, int debug = 0);
+
+}  // namespace goro::diag

@@ -11,7 +11,7 @@
 #   PEERS=/path/to/shared/peers        # where fiber_bench.cpp lives (default ../shared/peers)
 #
 # The Boost.Fiber column runs shared/peers' own fiber_bench.cpp (built here with the flags
-# of its run_all.sh; needs libboost-fiber-dev), in the configuration RESULTS.md treats as
+# of its run_all.sh; needs libboost-fiber-dev: scripts/setup.sh --for-benchmarks), in the configuration RESULTS.md treats as
 # Boost's representative one per workload: launch=dispatch for skynet and spawn (post
 # needs ~10 GB for skynet), work_stealing without suspend for pingpong at procs=2, pooled
 # 16 KiB stacks for parked. Boost's select is a polling emulation (no blocking select).

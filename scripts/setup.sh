@@ -5,8 +5,10 @@
 #                               # cpp-httplib, GoogleTest, Google Benchmark
 #   scripts/setup.sh --with-go  # ... and the Go toolchain (for the Go side of the benchmarks)
 #   scripts/setup.sh --for-tests  # ... and the clients the tests run against goro's output:
-#                               # Go (go tool pprof) and promtool (package prometheus);
+#                               # Go (go tool pprof), promtool (package prometheus) and
+#                               # Chromium (renders the status page headless);
 #                               # scripts/test.sh passes this, scripts/demo.sh does not
+#   scripts/setup.sh --for-benchmarks  # ... Go and Boost.Fiber, the peers compare.sh runs
 #
 # Idempotent: when everything is installed already it only asks dpkg and exits
 # (well under a second). Runs apt-get update only when something is missing.
@@ -32,7 +34,8 @@ usage() { awk 'NR == 1 || /^# shellcheck/ {next} /^#/ {sub(/^# ?/, ""); print; n
 for arg in "$@"; do
   case "$arg" in
     --with-go) packages+=(golang-go) ;;
-    --for-tests) packages+=(golang-go prometheus) ;;
+    --for-tests) packages+=(golang-go prometheus chromium) ;;
+    --for-benchmarks) packages+=(golang-go libboost-fiber-dev) ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac

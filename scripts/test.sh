@@ -38,8 +38,9 @@ for arg in "$@"; do
 done
 ((${#configs[@]})) || configs=("${all_configs[@]}")
 
-# --for-tests: also Go (go tool pprof) and promtool, which tests run on goro's profiles
-# and metrics (they skip those checks, saying so, when the tools are missing).
+# --for-tests: also Go (go tool pprof), promtool and Chromium, which tests run on goro's
+# profiles, metrics and status page (they skip those checks, saying so, when the tools
+# are missing).
 bash scripts/setup.sh --for-tests || { echo "test.sh: scripts/setup.sh failed" >&2; exit 1; }
 
 timeout_s=${GORO_TEST_TIMEOUT:-300}

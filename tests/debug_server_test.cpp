@@ -165,6 +165,30 @@ TEST(DebugServer, ServesEveryRouteOnAFreePort) {
   EXPECT_NE(metrics->body.find("# TYPE goro_spawns_total counter\n"), std::string::npos);
 }
 
+TEST(DebugServer, ServesTheStatusPageAndTheDumpBehindEachRow) {
+  auto server = goro::diag::serve("127.0.0.1:0");
+  TwoBlockedSenders blocked;
+  auto c = client_for(server);
+  auto page = c.Get("/debug/goro/");
+  ASSERT_TRUE(page) << httplib::to_string(page.error());
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  const std::string site = base_name() + ":" + std::to_string(kSendLine);
+  EXPECT_NE(page->body.find(site), std::string::npos) << page->body;
+  // Follow the row's link, as a browser would (the page's links are relative).
+  const auto href = page->body.find("href=\"site?reason=chan%20send");
+  ASSERT_NE(href, std::string::npos) << page->body;
+  std::string link = page->body.substr(href + 6, page->body.find('"', href + 6) - href - 6);
+  for (std::size_t at; (at = link.find("&amp;")) != std::string::npos;) link.replace(at, 5, "&");
+  auto dump = c.Get("/debug/goro/" + link);
+  ASSERT_TRUE(dump);
+  EXPECT_EQ(dump->status, 200) << link;
+  EXPECT_NE(dump->body.find("2 tasks [chan send"), std::string::npos) << dump->body;
+  EXPECT_EQ(c.Get("/debug/goro/site?reason=chan%20send")->status, 400);
+  EXPECT_EQ(c.Get("/debug/goro/site?reason=chan%20send&at=nowhere.cpp:1")->status, 404);
+  goro::diag::stop_trend();  // the page started the sampler
+}
+
 TEST(DebugServer, BadRequestsGet4xxAndTheServerKeepsServing) {
   // Short timeouts: a malformed request's connection is kept until one of them passes.
   goro::diag::ServeOptions opts;

@@ -28,6 +28,7 @@
 #include "goro/diag.hpp"
 #include "goro/metrics.hpp"
 #include "goro/profile.hpp"
+#include "goro/status_page.hpp"
 
 namespace goro::diag {
 
@@ -155,6 +156,19 @@ void add_routes(httplib::Server& server, const ServeOptions& opts) {
   server.Get("/debug/pprof", index);
   server.Get(R"(/debug/pprof/([^/]+))", [](const httplib::Request& req, httplib::Response& res) {
     serve_profile(req.matches[1], req, res);
+  });
+  // The page for people (goro/status_page.hpp) and the dump behind each of its rows.
+  auto status = [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(status_page_html(), "text/html; charset=utf-8");
+  };
+  server.Get("/debug/goro/", status);
+  server.Get("/debug/goro", status);
+  server.Get("/debug/goro/site", [](const httplib::Request& req, httplib::Response& res) {
+    if (!req.has_param("reason") || !req.has_param("at"))
+      return text(res, 400, "400 bad request: /debug/goro/site?reason=<reason>&at=<file:line>\n");
+    std::string dump = site_dump_text(req.get_param_value("reason"), req.get_param_value("at"));
+    if (dump.empty()) return text(res, 404, "404 no task waits there now\n");
+    text(res, 200, std::move(dump));
   });
   server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     std::ostringstream out;

@@ -18,6 +18,9 @@
 //   /debug/pprof/block?debug=N         time blocked per wait site (set_block_profile_rate)
 //   /debug/pprof/goroutineleak?debug=N provably leaked tasks only
 //   /metrics                           Prometheus text format 0.0.4 (goro/metrics.hpp)
+//   /debug/goro/                       the page for people: wait sites and the trend plot
+//                                      (goro/status_page.hpp)
+//   /debug/goro/site?reason=R&at=F:L   the dump of the tasks waiting for R at F:L
 // An unknown profile or path is 404, a malformed debug value 400; a handler that throws
 // answers 500. goro/profile.hpp describes the profiles.
 //

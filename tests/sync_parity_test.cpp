@@ -294,7 +294,9 @@ void rwmutex_stress(unsigned workers, std::uint32_t seed, unsigned write_one_in 
         EXPECT_GT(writes, 0);
         // Readers did overlap (they yield inside the read lock, so on any worker count
         // another reader gets in meanwhile).
-        if (write_one_in > 1) EXPECT_GT(max_readers.load(), 1);
+        if (write_one_in > 1) {
+          EXPECT_GT(max_readers.load(), 1);
+        }
       },
       goro::Config{.workers = workers});
   EXPECT_EQ(rc, 0);

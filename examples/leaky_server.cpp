@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
 
   goro::Config cfg;
   cfg.leak_policy = goro::LeakPolicy::report;  // the exit report lists what leaked
+  cfg.trend_period = std::chrono::milliseconds(250);  // history for /debug/goro/'s plot
   return goro::run(
       [&] {
         goro::Channel<int> quit;
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
           server = goro::diag::serve("127.0.0.1:0", opts);  // 6060 is taken: any free port
         }
         std::cout << "leaky_server: debug endpoint at " << server.url() << "/debug/pprof/\n"
+                  << "  open " << server.url() << "/debug/goro/ in a browser\n"
                   << "  go tool pprof -top " << server.url() << "/debug/pprof/goroutine\n"
                   << "  curl '" << server.url() << "/debug/pprof/goroutine?debug=1'\n"
                   << "  curl " << server.url() << "/metrics\n"

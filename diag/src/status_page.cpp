@@ -105,7 +105,7 @@ std::string polyline(const std::vector<TrendSample>& samples, double x0, double 
 }
 
 std::string trend_svg(const std::vector<TrendSample>& samples) {
-  constexpr double kWidth = 900, kHeight = 320, kLeft = 60, kRight = 70, kTop = 20, kBottom = 40;
+  constexpr double kWidth = 920, kHeight = 320, kLeft = 80, kRight = 70, kTop = 20, kBottom = 40;
   const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
   double max_tasks = 1, max_rss_mb = 1;
   for (const TrendSample& s : samples) {

@@ -377,6 +377,11 @@ TEST(ProvableLeaks, NonChannelWaitsAreNeverLeakedAndHoldRoots) {
     stop = true;
     never.done();
     mu.unlock();
+    // stop, never and mu live in this frame: the three must be done with them before it
+    // goes (mu_waiter still has to unlock mu).
+    EXPECT_TRUE(gt::eventually([&] {
+      return !gt::task_info(sleeper) && !gt::task_info(wg_waiter) && !gt::task_info(mu_waiter);
+    }));
   });
 }
 

@@ -24,8 +24,7 @@ std::string live_task_report(const void* runtime, TaskId exclude) {
   const auto leaked = static_cast<std::size_t>(
       std::count_if(tasks.begin(), tasks.end(), [](const diag::TaskInfo& t) { return t.leaked; }));
   out << leaked << " provably leaked (blocked on channels no code that can still run can "
-      << "reach), " << tasks.size() - leaked << " still blocked or running (not provably "
-      << "leaked: they might have finished later)\n";
+      << "reach), " << tasks.size() - leaked << " still blocked or running\n";
   diag::dump_tasks(out, std::move(tasks));  // the grouped format of dump_blocked()
   return out.str();
 }

@@ -39,9 +39,25 @@ std::set<TaskId> leaked_ids() {
   return ids;
 }
 
-bool becomes_leaked(TaskId id) {
-  return gt::eventually([&] { return leaked_ids().count(id) > 0; });
+bool becomes_leaked(TaskId id, std::chrono::nanoseconds limit = gt::kWatchdog) {
+  return gt::eventually([&] { return leaked_ids().count(id) > 0; }, limit);
 }
+
+// Runs `scenario` in a fresh runtime until one attempt returns true (at most 3). For the
+// few tests where a documented miss (a word in some task's memory that looks like a
+// pointer into the leaked task: "never a false leaked", but a miss) has been seen to hide
+// the leak now and then (about 1 run in 20 here): each attempt is independent, so the
+// test still fails if detection does not work.
+template <class Scenario>
+bool in_some_runtime(Scenario scenario) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    bool seen = false;
+    in_runtime([&] { seen = scenario(); });
+    if (seen) return true;
+  }
+  return false;
+}
+constexpr auto kAttempt = std::chrono::seconds(gt::kSanitized ? 20 : 5);
 
 // Asserts over several analyses (with other tasks free to run in between) that none of
 // `ids` is reported leaked.
@@ -58,20 +74,20 @@ void expect_never_leaked(std::initializer_list<TaskId> ids, int rounds = 10) {
 // --- leaked ---------------------------------------------------------------------------
 
 TEST(ProvableLeaks, TaskCapturingItsChannelWhoseOtherHolderReturned) {
-  in_runtime([] {
+  EXPECT_TRUE(in_some_runtime([] {
     TaskId id;
     {
       goro::Channel<int> ch;
       id = goro::go_spawn([ch]() mutable { ch.recv(); });
-      ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
+      EXPECT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
       expect_never_leaked({id});  // this scope still holds ch
     }
-    EXPECT_TRUE(becomes_leaked(id));
+    if (!becomes_leaked(id, kAttempt)) return false;
     auto info = gt::task_info(id);
-    ASSERT_TRUE(info);
-    EXPECT_TRUE(info->leaked);
-    EXPECT_EQ(info->reason, WaitReason::chan_recv);
-  });
+    EXPECT_TRUE(info && info->leaked);
+    EXPECT_EQ(info ? info->reason : WaitReason::none, WaitReason::chan_recv);
+    return true;
+  }));
 }
 
 // A copy on the task's own stack (a by-value parameter) is found as well as the closure's.
@@ -388,7 +404,7 @@ TEST(ProvableLeaks, NonChannelWaitsAreNeverLeakedAndHoldRoots) {
 // --- reporting ------------------------------------------------------------------------
 
 TEST(ProvableLeaks, DumpsMarkLeakedTasks) {
-  in_runtime([] {
+  EXPECT_TRUE(in_some_runtime([]() -> bool {
     goro::Channel<int> held;
     TaskId blocked = goro::go_spawn([held]() mutable { held.recv(); });
     std::vector<TaskId> leaked;
@@ -396,8 +412,9 @@ TEST(ProvableLeaks, DumpsMarkLeakedTasks) {
       goro::Channel<int> dropped;
       for (int i = 0; i < 3; ++i) leaked.push_back(goro::go_spawn([dropped]() mutable { dropped.recv(); }));
     }
-    ASSERT_TRUE(gt::wait_blocked(blocked, WaitReason::chan_recv));
-    for (TaskId id : leaked) ASSERT_TRUE(becomes_leaked(id));
+    EXPECT_TRUE(gt::wait_blocked(blocked, WaitReason::chan_recv));
+    for (TaskId id : leaked)
+      if (!becomes_leaked(id, kAttempt)) return false;
 
     std::ostringstream goro_format;
     EXPECT_EQ(goro::diag::dump_blocked(goro_format), 4u);
@@ -408,7 +425,10 @@ TEST(ProvableLeaks, DumpsMarkLeakedTasks) {
     // The blocked, not leaked task has its own entry without the mark.
     const std::string single = "task " + std::to_string(blocked) + " [chan receive, ";
     const auto at = text.find(single);
-    ASSERT_NE(at, std::string::npos) << text;
+    if (at == std::string::npos) {
+      ADD_FAILURE() << text;
+      return true;  // a failure, not a miss: no other attempt
+    }
     EXPECT_EQ(text.substr(at, text.find('\n', at) - at).find("leaked"), std::string::npos) << text;
 
     std::ostringstream go_format;
@@ -426,7 +446,8 @@ TEST(ProvableLeaks, DumpsMarkLeakedTasks) {
     EXPECT_NE(report.find("3 provably leaked"), std::string::npos) << report;
     EXPECT_NE(report.find("1 still blocked or running"), std::string::npos) << report;
     held.close();
-  });
+    return true;
+  }));
 }
 
 TEST(ProvableLeaks, FindLeaksCanReportOnlyProvableLeaks) {

@@ -222,29 +222,31 @@ TEST(Pprof, GoToolPprofReadsTheGoroutineProfile) {
       << list;
 }
 
+// A task that blocks in recv_rounds `rounds` times, once per round, then ends.
+void run_rounds(int rounds) {
+  goro::Channel<int> ch;
+  goro::TaskId id = goro::go_spawn([ch, rounds]() mutable { recv_rounds(ch, rounds); });
+  for (int i = 0; i < rounds; ++i) {
+    // Send only once it is parked: each round is one blocking receive.
+    ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
+    ch.send(i);
+  }
+  ASSERT_TRUE(gt::eventually([&] { return !gt::task_info(id); }));
+}
+
 TEST(Pprof, BlockProfileRecordsOnlyWhileTheRateIsSet) {
   EXPECT_EQ(goro::diag::block_profile_rate(), 0);  // off by default
   goro::diag::reset_block_profile();
   constexpr int kRounds = 4;
 
   // Rate 0: a task that blocks kRounds times leaves no trace.
-  auto run_rounds = [&] {
-    goro::Channel<int> ch;
-    goro::TaskId id = goro::go_spawn([ch]() mutable { recv_rounds(ch, kRounds); });
-    for (int i = 0; i < kRounds; ++i) {
-      // Send only once it is parked: each round is one blocking receive.
-      ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
-      ch.send(i);
-    }
-    ASSERT_TRUE(gt::eventually([&] { return !gt::task_info(id); }));
-  };
-  run_rounds();
+  run_rounds(kRounds);
   EXPECT_EQ(profile("block", 1).find(site(kRoundsLine)), std::string::npos);
 
   // Rate 1: every wait is recorded, once.
   goro::diag::set_block_profile_rate(1);
   EXPECT_EQ(goro::diag::block_profile_rate(), 1);
-  run_rounds();
+  run_rounds(kRounds);
   goro::diag::set_block_profile_rate(0);
   const std::string text = profile("block", 1);
   EXPECT_NE(text.find("--- contention:\ncycles/second=1000000000\n"), std::string::npos) << text;
@@ -255,7 +257,7 @@ TEST(Pprof, BlockProfileRecordsOnlyWhileTheRateIsSet) {
       << text;
 
   // Off again: nothing more is added.
-  run_rounds();
+  run_rounds(kRounds);
   EXPECT_EQ(profile("block", 1), text);
   goro::diag::reset_block_profile();
   EXPECT_EQ(profile("block", 1).find(site(kRoundsLine)), std::string::npos);
@@ -266,13 +268,7 @@ TEST(Pprof, GoToolPprofReadsTheBlockProfile) {
   goro::diag::reset_block_profile();
   goro::diag::set_block_profile_rate(1);
   constexpr int kRounds = 3;
-  goro::Channel<int> ch;
-  goro::TaskId id = goro::go_spawn([ch]() mutable { recv_rounds(ch, kRounds); });
-  for (int i = 0; i < kRounds; ++i) {
-    ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
-    ch.send(i);
-  }
-  ASSERT_TRUE(gt::eventually([&] { return !gt::task_info(id); }));
+  run_rounds(kRounds);
   goro::diag::set_block_profile_rate(0);
   const std::string data = profile("block", 0);
   goro::diag::reset_block_profile();

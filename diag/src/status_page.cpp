@@ -112,13 +112,11 @@ std::string trend_svg(const std::vector<TrendSample>& samples) {
     max_tasks = std::max<double>(max_tasks, static_cast<double>(s.live_tasks));
     max_rss_mb = std::max(max_rss_mb, s.rss_bytes / 1048576.0);
   }
-  const double span_s = std::chrono::duration<double>(samples.back().steady_at - samples.front().steady_at).count();
+  const std::string span = age_string(samples.back().steady_at - samples.front().steady_at);
   std::ostringstream svg;
   svg << "<svg id=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\""
       << kHeight << "\" viewBox=\"0 0 " << kWidth << " " << kHeight << "\" role=\"img\">\n"
-      << "<title>live, blocked and leaked tasks and RSS over the last " << age_string(
-             std::chrono::nanoseconds(static_cast<long long>(span_s * 1e9)))
-      << "</title>\n"
+      << "<title>live, blocked and leaked tasks and RSS over the last " << span << "</title>\n"
       << "<rect x=\"" << kLeft << "\" y=\"" << kTop << "\" width=\"" << plot_w << "\" height=\"" << plot_h
       << "\" fill=\"#fafafa\" stroke=\"#bbb\"/>\n";
   char label[96];
@@ -127,9 +125,7 @@ std::string trend_svg(const std::vector<TrendSample>& samples) {
       << "<text x=\"" << kLeft - 6 << "\" y=\"" << kTop + plot_h << "\" text-anchor=\"end\">0</text>\n";
   std::snprintf(label, sizeof label, "%.0f MB", max_rss_mb);
   svg << "<text x=\"" << kLeft + plot_w + 6 << "\" y=\"" << kTop + 10 << "\">" << label << "</text>\n"
-      << "<text x=\"" << kLeft << "\" y=\"" << kHeight - 12 << "\">" << html_escape(age_string(
-             std::chrono::nanoseconds(static_cast<long long>(span_s * 1e9))))
-      << " earlier</text>\n<text x=\"" << kLeft + plot_w << "\" y=\"" << kHeight - 12
+      << "<text x=\"" << kLeft << "\" y=\"" << kHeight - 12 << "\">" << span << " earlier</text>\n<text x=\"" << kLeft + plot_w << "\" y=\"" << kHeight - 12
       << "\" text-anchor=\"end\">newest sample</text>\n";
   struct Series {
     const char* id;

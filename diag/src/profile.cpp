@@ -449,9 +449,15 @@ void write_proto(std::ostream& out, const Profile& p) {
 
 void set_block_profile_rate(std::int64_t rate_ns) {
   if (rate_ns < 0) rate_ns = 0;
+  static std::mutex setting;  // keeps the rate and its park_hooks lane in step
+  const std::lock_guard guard(setting);
   // The sink first: a park that sees the rate must find it (profiling_hooks.hpp).
   detail::g_block_event_sink.store(&record_block_event, std::memory_order_release);
   detail::g_block_profile_rate_ns.store(rate_ns, std::memory_order_release);
+  if (rate_ns != 0)
+    detail::g_park_hooks.fetch_or(detail::kParkHookBlockProfile);
+  else
+    detail::g_park_hooks.fetch_and(~detail::kParkHookBlockProfile);
 }
 
 std::int64_t block_profile_rate() {

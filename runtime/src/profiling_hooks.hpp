@@ -6,12 +6,14 @@
 // (diag/src/profile.cpp, goro::diag::set_block_profile_rate) and the runtime calls it.
 //
 //   // diag:                                          // runtime (park):
-//   g_block_event_sink.store(&record, release);       if (g_block_profile_rate_ns.load(relaxed))
-//   g_block_profile_rate_ns.store(rate, release);        -> time the park, call the sink
+//   g_block_event_sink.store(&record, release);       if (park_hooks() != 0)  (park_hooks.hpp)
+//   g_block_profile_rate_ns.store(rate, release);        -> cold path: reads the rate,
+//   g_park_hooks.fetch_or(kParkHookBlockProfile);           times the park, calls the sink
 //
 // Invariants:
-// - Park path cost while the rate is 0 (the default): one relaxed load and one
-//   predictable branch; everything else lives in a separate cold function.
+// - Park path cost while the rate is 0 (the default): nothing of its own; the rate sets
+//   a lane of g_park_hooks, which park() checks anyway (park_hooks.hpp). A park racing
+//   with set_block_profile_rate may be timed or not.
 // - The sink is set before the rate becomes non-zero and never reset to null, so a park
 //   that saw a non-zero rate finds a sink (it acquires the sink pointer itself).
 // - Worker::spawned / Worker::executed are written only by their worker thread (plain
@@ -22,6 +24,7 @@
 #include <cstdint>
 
 #include "goro/detail/park.hpp"
+#include "park_hooks.hpp"
 
 namespace goro::detail {
 

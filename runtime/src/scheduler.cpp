@@ -187,6 +187,7 @@ std::atomic<std::uint64_t> g_plain_thread_spawns{0};
 }  // namespace
 
 std::atomic<std::int64_t> g_block_profile_rate_ns{0};
+std::atomic<std::uint64_t> g_park_hooks{0};
 std::atomic<BlockEventSink> g_block_event_sink{nullptr};
 
 void Runtime::add_stats(RuntimeStats* stats) const noexcept {
@@ -230,6 +231,7 @@ Runtime::Runtime(const Config& cfg, bool is_default)
   cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
   cfg_.capture_stacks = cfg.capture_stacks || traceback_env();
+  if (cfg_.capture_stacks) g_park_hooks.fetch_add(kParkHookCapturingRuntime);
   cfg_.trend_period = resolve_trend_period(cfg.trend_period);
   logger();  // created before any atexit handler of ours, so destroyed after it
   {
@@ -240,6 +242,8 @@ Runtime::Runtime(const Config& cfg, bool is_default)
 }
 
 Runtime::~Runtime() {
+  if (cfg_.capture_stacks) g_park_hooks.fetch_sub(kParkHookCapturingRuntime);
+  if (unwinding_.load()) g_park_hooks.fetch_sub(kParkHookUnwindingRuntime);
   {
     std::lock_guard guard(g_runtimes_mutex);
     g_runtimes->erase(std::find(g_runtimes->begin(), g_runtimes->end(), this));
@@ -773,12 +777,16 @@ __attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) 
 
 namespace {
 
-// The body of park() for a task; `timed` (the block profile is on) adds a precise clock
-// read before and after and hands the event to diag's sink (profiling_hooks.hpp).
-template <bool timed>
-__attribute__((always_inline)) inline void park_task(Worker* w, const WaitSite& site,
-                                                     void (*release)(void*), void* release_arg,
-                                                     std::int64_t block_rate_ns) {
+// The body of park() for a task while a hook is on (park_hooks.hpp): checks for
+// unwinding, and
+// - `timed` (the block profile is on) adds a precise clock read before and after and
+//   hands the event to diag's sink (profiling_hooks.hpp);
+// - `capture` (Config::capture_stacks) calls backtrace() before publishing.
+template <bool timed, bool capture>
+__attribute__((always_inline)) inline void park_task_hooked(Worker* w, const WaitSite& site,
+                                                            void (*release)(void*),
+                                                            void* release_arg,
+                                                            std::int64_t block_rate_ns) {
   TaskRecord* t = w->current;
   Runtime* rt = t->runtime;
   if (rt->unwinding() && std::uncaught_exceptions() == 0) {
@@ -787,8 +795,7 @@ __attribute__((always_inline)) inline void park_task(Worker* w, const WaitSite& 
   }
   if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
-  // Off (the default): one predictable branch. On: backtrace() before publishing.
-  if (__builtin_expect(rt->config().capture_stacks, false))
+  if constexpr (capture)
     t->wait_stack_depth.store(capture_wait_stack(t), std::memory_order_relaxed);
   publish_wait(t, site);
 #endif
@@ -809,11 +816,31 @@ __attribute__((always_inline)) inline void park_task(Worker* w, const WaitSite& 
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
 }
 
-// The block profile is on: out of line, so park() itself only pays the rate check.
-__attribute__((noinline, cold)) void park_task_timed(Worker* w, const WaitSite& site,
-                                                     void (*release)(void*), void* release_arg,
-                                                     std::int64_t block_rate_ns) {
-  park_task<true>(w, site, release, release_arg, block_rate_ns);
+__attribute__((noinline, cold)) void park_task_hooked(Worker* w, const WaitSite& site,
+                                                      void (*release)(void*), void* release_arg) {
+  const std::int64_t block_rate_ns = g_block_profile_rate_ns.load(std::memory_order_relaxed);
+  const bool capture = w->current->runtime->config().capture_stacks;
+  if (block_rate_ns != 0) {
+    if (capture)
+      park_task_hooked<true, true>(w, site, release, release_arg, block_rate_ns);
+    else
+      park_task_hooked<true, false>(w, site, release, release_arg, block_rate_ns);
+  } else if (capture) {
+    park_task_hooked<false, true>(w, site, release, release_arg, 0);
+  } else {
+    park_task_hooked<false, false>(w, site, release, release_arg, 0);
+  }
+}
+
+// A hook came on while the task was parked (park_hooks.hpp): the rest of end_wait and
+// of the unwinding check.
+__attribute__((noinline, cold)) void resume_hooked(TaskRecord* t, std::uint64_t hooks) {
+#if !defined(GORO_NO_WAIT_RECORDING)
+  end_wait_hooked(t, hooks);
+#else
+  (void)hooks;
+#endif
+  if (t->runtime->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
 }
 
 }  // namespace
@@ -824,13 +851,24 @@ void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
     park_thread(release, release_arg, site);
     return;
   }
-  // Block profile (diag::set_block_profile_rate): off costs this load and branch.
-  const std::int64_t block_rate_ns = g_block_profile_rate_ns.load(std::memory_order_relaxed);
-  if (__builtin_expect(block_rate_ns != 0, false)) {
-    park_task_timed(w, site, release, release_arg, block_rate_ns);
+  // No hook on (the default): no profile, no stack capture, no diag reader, no runtime
+  // unwinding (so this task cannot be asked to unwind: the unwinder sets its lane before
+  // it resumes anything). One load and branch here and one after resuming.
+  if (park_hooks() != 0) [[unlikely]] {
+    park_task_hooked(w, site, release, release_arg);
     return;
   }
-  park_task<false>(w, site, release, release_arg, 0);
+  TaskRecord* t = w->current;
+#if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
+  publish_wait(t, site);
+#endif
+  if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
+  w->release = release;
+  w->release_arg = release_arg;
+  switch_out(w, AfterSwitch::park);
+  // end_wait(t), with its check merged into the unwinding one.
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // wait_record.hpp: membarrier
+  if (const std::uint64_t hooks = park_hooks(); hooks != 0) [[unlikely]] resume_hooked(t, hooks);
 }
 
 void task_yield() {
@@ -876,7 +914,8 @@ void Runtime::stop_workers() {
 }
 
 void Runtime::unwind_all_tasks() {
-  unwinding_.store(true, std::memory_order_seq_cst);
+  if (!unwinding_.exchange(true, std::memory_order_seq_cst))
+    g_park_hooks.fetch_add(kParkHookUnwindingRuntime, std::memory_order_seq_cst);
   // Queued entries are stale now: the registry is the list of what is left.
   TaskRecord* ignored = nullptr;
   while (global_.try_dequeue(ignored)) {
@@ -920,6 +959,8 @@ void Runtime::unwind_all_tasks() {
       auto it = unwind_live_.find(t);
       if (it == unwind_live_.end() || it->second != id) continue;
       resumed_once[id] = true;
+      // Resumed without ready(): end the wait record here (wait_record.hpp).
+      t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
       execute(&unwinder, t);
     }
   }

@@ -81,7 +81,7 @@ struct TaskRecord {
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---
-  // Exception: whoever readies the task stores `none` in wait_reason (a woken task is no
+  // Exception: whoever resumes the task stores `none` in wait_reason (a woken task is no
   // longer blocked, even before it runs); readers then ignore the rest.
   std::atomic<diag::WaitReason> wait_reason{diag::WaitReason::none};
   std::atomic<std::uint32_t> wait_stack_depth{0};   // captured pcs in wait_stack; 0: none

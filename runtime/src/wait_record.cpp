@@ -13,8 +13,6 @@
 
 namespace goro::detail {
 
-std::atomic<std::uint32_t> g_wait_record_readers{0};
-
 namespace {
 bool g_have_membarrier = false;  // set once by init_wait_records, before any worker runs
 }  // namespace
@@ -39,20 +37,20 @@ void init_wait_records() noexcept {
   static std::once_flag once;
   std::call_once(once, [] {
     g_have_membarrier = register_membarrier();
-    if (!g_have_membarrier) g_wait_record_readers.fetch_add(1, std::memory_order_seq_cst);
+    if (!g_have_membarrier) g_park_hooks.fetch_add(kParkHookReader, std::memory_order_seq_cst);
   });
 }
 
 WaitRecordReaders::WaitRecordReaders() noexcept {
   init_wait_records();  // a reader may come before any runtime
-  g_wait_record_readers.fetch_add(1, std::memory_order_seq_cst);
+  g_park_hooks.fetch_add(kParkHookReader, std::memory_order_seq_cst);
   // Every writer that has not seen the count above has its wait_reason stores visible
   // to us after this (see the invariants). Without a runtime there are no writers.
   if (g_have_membarrier) ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
 WaitRecordReaders::~WaitRecordReaders() {
-  g_wait_record_readers.fetch_sub(1, std::memory_order_release);
+  g_park_hooks.fetch_sub(kParkHookReader, std::memory_order_release);
 }
 
 void wait_out_record_readers(TaskRecord* t) noexcept {

@@ -1,9 +1,10 @@
 // runtime/src/wait_record.hpp — how a parking task publishes why and where it waits, and
 // how diagnostics read that back while the task may wake at any moment.
 //
-// The writer is the task itself, on every park and resume, so its side is three plain
-// stores on park and one on resume (x86: no locked instruction, no fence). The readers
-// (diag snapshots) are rare and pay for the synchronisation with an asymmetric barrier.
+// The writer is the task itself on every park, and its waker, so its side is three plain
+// stores on park, one by the waker and one load on resume (x86: no locked instruction,
+// no fence). The readers (diag snapshots) are rare and pay for the synchronisation with
+// an asymmetric barrier.
 //
 //   // writer (scheduler.cpp, park):        // reader (diag.cpp):
 //   publish_wait(t, site);                  WaitRecordReaders scope;   // once per snapshot
@@ -14,30 +15,38 @@
 //
 // Invariants:
 // - wait_reason is set (non-none) only by publish_wait, after (release) the other
-//   fields; it is cleared by end_wait (the task, on resuming) and by Runtime::ready (the
-//   waker). The other fields mean something only while wait_reason is set.
+//   fields; it is cleared by whoever resumes the task: Runtime::ready (the waker, before
+//   it queues the task, so the store happens before the task runs again) or the
+//   unwinder (before it resumes a parked task to unwind it). Every resumption from a
+//   park goes through one of the two, so the task finds `none` stored when it reaches
+//   end_wait. The other fields mean something only while wait_reason is set.
 // - Lifetime: while the task is parked, the objects its record points to are alive: the
 //   WaitSite in park()'s caller's frame, the channel / mutex / wait group it names, a
 //   select's waiters on the task's stack and the channels those name, the captured pcs.
 //   They stay alive until the task, resumed, returns from end_wait.
 // - A reader pins the task (wait_pins += 1) and only then loads wait_reason; if it is
 //   set, the reader may dereference the record until it unpins.
-// - end_wait stores wait_reason = none and then, if a reader may be active
-//   (g_wait_record_readers > 0), waits until the task's wait_pins is 0. This is Dekker's
-//   pattern on (wait_reason, wait_pins):
-//     writer: store wait_reason=none; [full barrier]; load wait_pins
+// - end_wait, if a reader may be active (the reader lane of g_park_hooks, park_hooks.hpp,
+//   is non-zero), waits until the task's wait_pins is 0. This is Dekker's pattern on (wait_reason, wait_pins), where
+//   the writer's store is the resumer's, which happens before the task resumes:
+//     writer: store wait_reason=none; (release -> acquire: the run queue); [full
+//             barrier]; load wait_pins
 //     reader: wait_pins += 1;         [full barrier]; load wait_reason
 //   so either the reader sees none (or a later park's record), or the writer sees the
 //   pin and waits: a reader that saw the reason set keeps the task from getting past
 //   end_wait, hence from freeing anything or parking again, until it unpins. In
 //   particular every field it reads after the reason belongs to the same park.
-// - The writer's barrier is free: a reader first raises g_wait_record_readers and then
+// - The writer's barrier is free: a reader first raises its lane and then
 //   calls membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which runs a full barrier on every
 //   CPU running this process. A writer whose load of the count missed the reader made
-//   its none store before that barrier, so the reader sees it; any other writer sees the
-//   count and takes the fenced path (seq_cst fence, then the pin check).
-// - Where membarrier is unavailable (or under TSan, which cannot see it) the count is
+//   its none store before that barrier (the store happens before that load), so the
+//   reader sees it; any other writer sees the count and takes the fenced path (seq_cst
+//   fence, then the pin check; RC11 orders a store that happens before a seq_cst fence
+//   like one sequenced before it).
+// - Where membarrier is unavailable (or under TSan, which cannot see it) the lane is
 //   held at 1 for good from start-up, so every writer takes the fenced path.
+// - The check after resuming is park()'s single park_hooks() test, shared with the
+//   other hooks: end_wait_hooked() is its cold path.
 // - A pin is held for the copy of one record only, so a resuming task waits at most that
 //   long, and only while a snapshot is running.
 #pragma once
@@ -47,14 +56,11 @@
 #include <source_location>
 
 #include "goro/detail/park.hpp"
+#include "park_hooks.hpp"
 #include "task.hpp"
 #include "wait_clock.hpp"
 
 namespace goro::detail {
-
-// Diag readers active now (WaitRecordReaders), or 1 for good when there is no
-// membarrier (see the invariants).
-extern std::atomic<std::uint32_t> g_wait_record_readers;
 
 // Chooses the barrier (membarrier, or writer-side fences). Idempotent; called by every
 // Runtime before it starts workers.
@@ -63,17 +69,24 @@ void init_wait_records() noexcept;
 // end_wait's slow path, while a reader may be active: fence, then wait for pins to drop.
 void wait_out_record_readers(TaskRecord* t) noexcept;
 
+// The task resumed from a park while `hooks` (park_hooks(), loaded after resuming) was
+// non-zero: wait out the readers if a reader may be active.
+inline void end_wait_hooked(TaskRecord* t, std::uint64_t hooks) noexcept {
+  if (hooks & kParkHookReaderLane) wait_out_record_readers(t);
+}
+
 inline void publish_wait(TaskRecord* t, const WaitSite& site) noexcept {
   t->wait_site.store(&site, std::memory_order_relaxed);
   t->blocked_since_ns.store(wait_clock_ns(), std::memory_order_relaxed);
   t->wait_reason.store(site.reason, std::memory_order_release);
 }
 
+// Called by the task on resuming from a park (its resumer stored `none` already); park()
+// inlines this check into its own park_hooks() test instead.
 inline void end_wait(TaskRecord* t) noexcept {
-  t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the reader's membarrier orders the CPU
-  if (g_wait_record_readers.load(std::memory_order_relaxed) != 0) [[unlikely]]
-    wait_out_record_readers(t);
+  if (const std::uint64_t hooks = park_hooks(); hooks != 0) [[unlikely]]
+    end_wait_hooked(t, hooks);
 }
 
 // One consistent copy of a wait record.

@@ -29,6 +29,8 @@ thread_local Worker* t_worker = nullptr;
 thread_local std::uint64_t t_spawn_origin = 0;
 std::atomic<TaskId> g_next_task_id{1};
 constexpr std::uint32_t kMaxRunnextStreak = 61;
+// How long a thief leaves a busy victim's runnext alone (steal_runnext).
+constexpr std::int64_t kRunnextStealDelayNs = 3000;
 
 std::size_t default_stack_size() {
 #if defined(GORO_ASAN) || defined(GORO_TSAN)
@@ -543,6 +545,25 @@ TaskRecord* Runtime::try_get_work(Worker* w) {
   return nullptr;
 }
 
+// A task sits in runnext because the victim's running task readied it, and that task
+// usually parks moments later (a hand-off: a channel send to a waiting receiver, a
+// producer about to fill its buffer), after which the victim runs it on a warm cache.
+// Stealing it at once splits the pair across CPUs, where every later channel operation
+// bounces the channel's cache lines. So, as Go's runqgrab does, give the victim a few
+// microseconds to take it first; a task that is still there after that is stolen.
+TaskRecord* Runtime::steal_runnext(Worker* victim) noexcept {
+  TaskRecord* seen = victim->runnext.load(std::memory_order_relaxed);
+  if (seen == nullptr) return nullptr;
+  const std::int64_t give_up = now_ns() + kRunnextStealDelayNs;
+  do {
+    for (int i = 0; i < 20; ++i) cpu_relax();
+    if (victim->runnext.load(std::memory_order_relaxed) != seen) return nullptr;
+  } while (now_ns() < give_up);
+  if (victim->runnext.compare_exchange_strong(seen, nullptr, std::memory_order_acq_rel))
+    return seen;
+  return nullptr;
+}
+
 TaskRecord* Runtime::steal(Worker* w) {
   const std::size_t n = workers_.size();
   if (n < 2) return nullptr;
@@ -556,8 +577,7 @@ TaskRecord* Runtime::steal(Worker* w) {
       // Last attempt: take the victim's runnext too, or a task readied by a worker that
       // then stays busy for long would wait for it.
       if (attempt == kAttempts - 1)
-        if (TaskRecord* t = victim->runnext.exchange(nullptr, std::memory_order_acq_rel))
-          return t;
+        if (TaskRecord* t = steal_runnext(victim)) return t;
     }
   }
   return nullptr;

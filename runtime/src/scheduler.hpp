@@ -149,6 +149,7 @@ class Runtime {
   TaskRecord* find_runnable(Worker* w);
   TaskRecord* try_get_work(Worker* w);
   TaskRecord* steal(Worker* w);
+  TaskRecord* steal_runnext(Worker* victim) noexcept;
   void push_local(Worker* w, TaskRecord* t) noexcept;
   void wake_idle_if_needed() noexcept;
   void wake_idle_if_needed_after_fence() noexcept;  // the push was a seq_cst RMW

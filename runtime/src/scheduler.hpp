@@ -7,6 +7,10 @@
 //   spawn tree stays on one worker and runs depth-first.
 // - A global queue (moodycamel ConcurrentQueue) takes work from plain threads and the
 //   overflow of full local queues; every 61st schedule looks there first (fairness).
+// - Stealing keeps talking tasks together: a thief leaves a busy worker's runnext alone
+//   for 3 us (Go's runqgrab), and its queue while the owner would drain it within
+//   ~100 us anyway (Runtime::worth_stealing); long queues and stalled owners are
+//   stolen from at once.
 // - An idle worker spins briefly (stealing), then parks on its futex. No lost wake-ups:
 //     producer:  push task; seq_cst fence; if idle_count > 0 && spinning == 0: wake one
 //                (a push into runnext is a seq_cst exchange, which serves as the fence)
@@ -54,6 +58,12 @@ class RunQueue {
   TaskRecord* steal_into(RunQueue& into) noexcept;
   // Owner only: moves half of the queue plus `extra` into `out` (for the global queue).
   std::uint32_t take_half(TaskRecord** out) noexcept;
+  // Racy views for thieves deciding whether to steal: tasks queued, and how many the
+  // owner (or a thief) has taken so far.
+  std::uint32_t size_hint() const noexcept {
+    return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
+  }
+  std::uint32_t taken_hint() const noexcept { return head_.load(std::memory_order_relaxed); }
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
   }
@@ -150,6 +160,7 @@ class Runtime {
   TaskRecord* try_get_work(Worker* w);
   TaskRecord* steal(Worker* w);
   TaskRecord* steal_runnext(Worker* victim) noexcept;
+  bool worth_stealing(const Worker* victim) noexcept;
   void push_local(Worker* w, TaskRecord* t) noexcept;
   void wake_idle_if_needed() noexcept;
   void wake_idle_if_needed_after_fence() noexcept;  // the push was a seq_cst RMW

@@ -15,29 +15,52 @@ namespace goro {
 
 using detail::park_on;
 
+namespace {
+constexpr std::int64_t kCountUnit = std::int64_t{1} << 32;
+constexpr std::int64_t kWaitersBit = 1;
+constexpr std::int64_t counter_of(std::int64_t state) noexcept { return state >> 32; }
+}  // namespace
+
 void WaitGroup::add(int n) {
+  const std::int64_t delta = std::int64_t{n} * kCountUnit;
+  std::int64_t state = state_.fetch_add(delta, std::memory_order_acq_rel) + delta;
+  if (counter_of(state) < 0) {
+    state = state_.fetch_sub(delta, std::memory_order_acq_rel) - delta;
+    if (state == kWaitersBit) release_waiters();
+    throw std::logic_error("goro::WaitGroup: negative counter (done() called more often "
+                           "than add()); add before spawning the task that calls done()");
+  }
+  if (state == kWaitersBit) release_waiters();  // the counter just reached 0: wake them
+}
+
+void WaitGroup::release_waiters() {
   detail::WaitQueue to_wake;
   {
     std::lock_guard guard(lock_);
-    count_ += n;
-    if (count_ < 0) {
-      count_ -= n;
-      throw std::logic_error("goro::WaitGroup: negative counter (done() called more often "
-                             "than add()); add before spawning the task that calls done()");
-    }
-    if (count_ > 0) return;
+    // Raised again meanwhile: the waiters wait for the next time it reaches 0.
+    if (counter_of(state_.load(std::memory_order_acquire)) > 0) return;
     while (detail::Waiter* w = waiters_.pop_claimable()) to_wake.push_back(w);
+    state_.fetch_and(~kWaitersBit, std::memory_order_acq_rel);
   }
   // The WaitGroup may be gone once a waiter runs: only the local queue is used now.
   while (detail::Waiter* w = to_wake.pop_front()) detail::wake(*w);
 }
 
 void WaitGroup::wait(std::source_location where) {
+  if (counter_of(state_.load(std::memory_order_acquire)) <= 0) return;
   lock_.lock();
-  if (count_ == 0) {
-    lock_.unlock();
-    return;
+  std::int64_t state = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (counter_of(state) <= 0) {
+      lock_.unlock();
+      return;
+    }
+    if ((state & kWaitersBit) ||
+        state_.compare_exchange_weak(state, state | kWaitersBit, std::memory_order_acq_rel,
+                                     std::memory_order_acquire))
+      break;
   }
+  // Queued before lock_ is released: an add() reaching 0 now finds us (release_waiters).
   park_on(lock_, waiters_, {diag::WaitReason::wait_group, where, this});
 }
 

@@ -9,8 +9,15 @@
 //
 // As in Go, the WaitGroup may be destroyed as soon as wait() returns: done() touches
 // nothing of it after it has released the waiters.
+//
+// Invariants (sync.cpp): add() and done() are one atomic add on state_ (the counter in
+// the high 32 bits), as in Go, so tasks finishing on several workers do not queue on a
+// lock. Bit 0 of state_ says a waiter may be queued; it is set only under lock_ while
+// the counter is above 0 and cleared only under lock_ by release_waiters(). An add()
+// that brings the counter to 0 while bit 0 is set takes lock_ and wakes the queue.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <source_location>
 
@@ -32,8 +39,10 @@ class WaitGroup {
   void wait(std::source_location where = std::source_location::current());
 
  private:
-  detail::FutexLock lock_;   // guards count_, waiters_
-  std::int64_t count_ = 0;
+  void release_waiters();
+
+  std::atomic<std::int64_t> state_{0};  // counter << 32 | waiters-may-be-queued bit
+  detail::FutexLock lock_;              // guards waiters_ and changes of state_'s bit 0
   detail::WaitQueue waiters_;
 };
 

@@ -210,7 +210,7 @@ RegistryShard* registry_shards() noexcept {
 }
 
 void registry_add(TaskRecord* t) noexcept {
-  RegistryShard& shard = registry_shards()[t->id % kRegistryShards];
+  RegistryShard& shard = registry_shards()[t->reg_shard];
   std::lock_guard guard(shard.lock);
   t->reg_prev = nullptr;
   t->reg_next = shard.head;
@@ -219,7 +219,7 @@ void registry_add(TaskRecord* t) noexcept {
 }
 
 void registry_remove(TaskRecord* t) noexcept {
-  RegistryShard& shard = registry_shards()[t->id % kRegistryShards];
+  RegistryShard& shard = registry_shards()[t->reg_shard];
   std::lock_guard guard(shard.lock);
   if (t->reg_prev) t->reg_prev->reg_next = t->reg_next; else shard.head = t->reg_next;
   if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;

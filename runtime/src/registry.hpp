@@ -1,11 +1,14 @@
 // runtime/src/registry.hpp — every live task of every runtime, for diagnostics and
 // shutdown.
 //
-// Sharded by task id so spawns and exits on different workers rarely share a lock.
-// Invariants: a TaskRecord is linked into exactly one shard (id % kShards) from just
-// before it is first made runnable until its worker frees it; reg_prev/reg_next are
-// guarded by that shard's lock. Readers hold the shard lock while they read a record, so
-// the record cannot be freed under them.
+// Sharded so that workers rarely share a lock: a task spawned by a worker goes into one
+// of that worker's own shards (registry_shard_for), and a task usually ends on the worker
+// that spawned it; each worker cycles through its shards so no shard grows much longer
+// than the others (a reader holds one shard's lock while it walks it).
+// Invariants: a TaskRecord is linked into exactly one shard (t->reg_shard, fixed at
+// spawn) from just before it is first made runnable until its worker frees it;
+// reg_prev/reg_next are guarded by that shard's lock. Readers hold the shard lock while
+// they read a record, so the record cannot be freed under them.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +27,15 @@ struct RegistryShard {
 
 inline constexpr std::size_t kRegistryShards = 16;
 RegistryShard* registry_shards() noexcept;
+
+// The shard for the `turn`-th spawn by worker `worker_index` of a runtime with `workers`
+// workers: worker i owns the shards s with s % stride == i % stride.
+inline std::uint8_t registry_shard_for(unsigned worker_index, unsigned workers,
+                                       std::uint32_t turn) noexcept {
+  const unsigned stride = workers < kRegistryShards ? (workers ? workers : 1) : kRegistryShards;
+  const unsigned owned = kRegistryShards / stride;
+  return static_cast<std::uint8_t>(worker_index % stride + stride * (turn % owned));
+}
 
 void registry_add(TaskRecord* t) noexcept;
 void registry_remove(TaskRecord* t) noexcept;

@@ -29,6 +29,8 @@ thread_local Worker* t_worker = nullptr;
 thread_local std::uint64_t t_spawn_origin = 0;
 std::atomic<TaskId> g_next_task_id{1};
 constexpr std::uint32_t kMaxRunnextStreak = 61;
+// Task ids a worker reserves at a time (Go's goidcache does the same).
+constexpr TaskId kTaskIdBlock = 1024;
 // How long a thief leaves a busy victim's runnext alone (steal_runnext).
 constexpr std::int64_t kRunnextStealDelayNs = 3000;
 // Below this estimated drain time a busy worker's queue is left to it (worth_stealing):
@@ -293,12 +295,20 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   auto* t = ::new (block) TaskRecord();
   t->record_pool = pool;
   t->runtime = this;
-  t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   Worker* w = this_worker();
-  if (w != nullptr)
+  if (w != nullptr) {
+    if (w->next_task_id == w->task_id_end) {
+      w->next_task_id = g_next_task_id.fetch_add(kTaskIdBlock, std::memory_order_relaxed);
+      w->task_id_end = w->next_task_id + kTaskIdBlock;
+    }
+    t->id = w->next_task_id++;
+    t->reg_shard = registry_shard_for(w->index, w->rt->config().workers, w->registry_turn++);
     w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  else
+  } else {
+    t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
+    t->reg_shard = static_cast<std::uint8_t>(t->id % kRegistryShards);
     g_plain_thread_spawns.fetch_add(1, std::memory_order_relaxed);
+  }
   t->parent = (w && w->current) ? w->current->id : 0;
   t->origin = (w && w->current) ? w->current->origin : thread_spawn_origin();
   t->spawn_site = where;
@@ -322,7 +332,10 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   }
   t->closure_ops = &ops;
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
-  live_.fetch_add(1, std::memory_order_relaxed);
+  if (is_own_worker(w))
+    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  else
+    live_.fetch_add(1, std::memory_order_relaxed);
   registry_add(t);
   if (unwinding_.load(std::memory_order_acquire)) unwind_live_[t] = t->id;
   return t;
@@ -336,6 +349,12 @@ void Runtime::bind_stack(TaskRecord* t) {
 #if defined(GORO_TSAN)
   t->tsan_fiber = sanitizers::tsan_create_fiber();
 #endif
+}
+
+std::size_t Runtime::live_tasks() const noexcept {
+  std::int64_t live = live_.load(std::memory_order_acquire);
+  for (const auto& w : workers_) live += w->live_delta.load(std::memory_order_acquire);
+  return live > 0 ? static_cast<std::size_t>(live) : 0;
 }
 
 void Runtime::free_task(TaskRecord* t) noexcept {
@@ -356,7 +375,10 @@ void Runtime::free_task(TaskRecord* t) noexcept {
   RecordPool* record_pool = t->record_pool;
   t->~TaskRecord();  // frees the captured-stack buffer (wait_stack), if any
   record_pool->deallocate(t);
-  live_.fetch_sub(1, std::memory_order_release);
+  if (Worker* w = this_worker(); is_own_worker(w))
+    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+  else
+    live_.fetch_sub(1, std::memory_order_release);
   if (is_main) {
     // Last touch of *this by this path: run() may destroy the runtime after joining.
     main_done.store(1, std::memory_order_release);
@@ -490,7 +512,7 @@ bool Runtime::quiescent(std::uint64_t* signature) const noexcept {
     if (!w->runq.empty() || w->runnext.load(std::memory_order_acquire) != nullptr) return false;
     *signature += w->executed.load(std::memory_order_relaxed);
   }
-  *signature += live_.load(std::memory_order_acquire);
+  *signature += live_tasks();
   return true;
 }
 
@@ -1015,7 +1037,7 @@ void Runtime::unwind_all_tasks() {
     }
   }
   t_worker = saved;
-  std::size_t stuck = live_.load();
+  std::size_t stuck = live_tasks();
   if (stuck > 0)
     logger().error(
         "goro::run: {} task(s) could not be unwound: they blocked again inside a destructor "

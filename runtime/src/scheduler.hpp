@@ -92,6 +92,13 @@ struct Worker {
   void* release_arg = nullptr;
 
   std::uint32_t tick = 0;
+  // Spawning without shared cache lines (owner only): task ids come from a block
+  // reserved from the global counter, live tasks are counted per worker, and spawns
+  // cycle through the worker's registry shards.
+  TaskId next_task_id = 0;
+  TaskId task_id_end = 0;
+  std::uint32_t registry_turn = 0;
+  std::atomic<std::int64_t> live_delta{0};  // tasks spawned minus tasks freed here
   std::uint32_t runnext_streak = 0;  // tasks taken from runnext in a row
   std::atomic<std::uint64_t> executed{0};  // task resumptions (owner writes; deadlock detector
                                            // and runtime_stats() read)
@@ -145,7 +152,8 @@ class Runtime {
   void shutdown_at_exit();
 
   const Config& config() const noexcept { return cfg_; }
-  std::size_t live_tasks() const noexcept { return live_.load(std::memory_order_acquire); }
+  // Exact once the workers have stopped; otherwise a racy sum.
+  std::size_t live_tasks() const noexcept;
   bool unwinding() const noexcept { return unwinding_.load(std::memory_order_acquire); }
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
   StackPool& stack_pool() const noexcept { return *pool_; }
@@ -196,7 +204,13 @@ class Runtime {
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> unwinding_{false};
-  std::atomic<std::size_t> live_{0};
+  // Tasks spawned minus tasks freed by threads other than this runtime's workers (whose
+  // counts are their live_delta): live_tasks() is the sum.
+  std::atomic<std::int64_t> live_{0};
+  bool is_own_worker(const Worker* w) const noexcept {
+    return w != nullptr && w->rt == this && w->index < workers_.size() &&
+           workers_[w->index].get() == w;
+  }
   std::atomic<std::size_t> exited_workers_{0};
   TaskId main_task_id_ = 0;
   // While unwinding (one thread): records alive, to tell a freed record from a live one.

@@ -78,6 +78,7 @@ struct TaskRecord {
   std::atomic<std::uint32_t> park_epoch{0};
   bool closure_on_heap = false;          // closure: immutable (operator new'd)
   bool stack_guarded = false;            // scheduling: the slot has a guard page
+  std::uint8_t reg_shard = 0;            // immutable after spawn: its registry shard
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---

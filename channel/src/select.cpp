@@ -11,6 +11,7 @@
 //   and wakes the select.
 #include <algorithm>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -73,15 +74,21 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
     order = reinterpret_cast<std::uint32_t*>(heap.get() + n * (sizeof(Waiter) + sizeof(ChanBase*)));
   }
 
-  // Poll order: a uniformly random permutation of the channel cases (Fisher-Yates).
+  // Poll order: a uniformly random permutation of the channel cases (Fisher-Yates). One
+  // 32-bit draw serves eight cases: each index is the high half of random x range, and
+  // the low half is the (still uniform) fraction left for the next one.
   std::size_t ncases = 0;
   std::size_t default_index = n;
+  std::uint32_t random = 0;
   for (std::size_t i = 0; i < n; ++i) {
     if (cases[i].kind == SelectCaseView::Kind::fallback) {
       default_index = i;
       continue;
     }
-    std::size_t j = fast_random() % (ncases + 1);
+    if (ncases % 8 == 0) random = fast_random();
+    const std::uint64_t scaled = std::uint64_t{random} * (ncases + 1);
+    const std::size_t j = static_cast<std::size_t>(scaled >> 32);
+    random = static_cast<std::uint32_t>(scaled);
     order[ncases] = order[j];
     order[j] = static_cast<std::uint32_t>(i);
     ++ncases;
@@ -113,9 +120,13 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
     break;
   }
 
-  // Lock order: distinct channels by address.
-  for (std::size_t k = 0; k < ncases; ++k) chans[k] = cases[order[k]].chan;
-  std::sort(chans, chans + ncases);
+  // Lock order: distinct channels by address (insertion sort: selects are small).
+  for (std::size_t k = 0; k < ncases; ++k) {
+    ChanBase* c = cases[order[k]].chan;
+    std::size_t at = k;
+    for (; at > 0 && std::less<ChanBase*>()(c, chans[at - 1]); --at) chans[at] = chans[at - 1];
+    chans[at] = c;
+  }
   LockSet locks{chans, static_cast<std::size_t>(std::unique(chans, chans + ncases) - chans)};
 
   locks.lock_all();
@@ -142,12 +153,15 @@ std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_
   // Nothing ready: queue on every channel and park.
   SelectState state;
   std::size_t queued = 0;
+  Waiter me;  // who waits (task or thread): looked up once, copied into each waiter
+  init_waiter(me);
   // In poll order: when one channel appears in several cases, which of them a peer
   // meets first is then random too (Go's TestPseudoRandomSend).
   for (std::size_t k = 0; k < ncases; ++k) {
     const std::size_t i = order[k];
     Waiter& w = *::new (&waiters[queued++]) Waiter;
-    init_waiter(w);
+    w.task = me.task;
+    w.thread = me.thread;
     w.select = &state;
     w.case_index = static_cast<std::uint32_t>(i);
     w.elem = cases[i].elem;

@@ -183,17 +183,25 @@ void wake(const Waiter& w) noexcept {
   }
 }
 
+namespace {
+// Zero until first used; a constant initialiser, so reading it needs no guard.
+thread_local std::uint32_t t_random_state = 0;
+
+__attribute__((noinline, cold)) std::uint32_t random_seed() noexcept {
+  std::uint64_t seed = reinterpret_cast<std::uintptr_t>(&t_parker) ^
+                       static_cast<std::uint64_t>(now_ns());
+  seed ^= seed >> 33;
+  seed *= 0xff51afd7ed558ccdULL;
+  seed ^= seed >> 33;
+  const auto s = static_cast<std::uint32_t>(seed);
+  return s == 0 ? 0x9e3779b9u : s;
+}
+}  // namespace
+
 std::uint32_t fast_random() noexcept {
   // xorshift32, seeded per thread from its address and the clock.
-  thread_local std::uint32_t state = [] {
-    std::uint64_t seed = reinterpret_cast<std::uintptr_t>(&t_parker) ^
-                         static_cast<std::uint64_t>(now_ns());
-    seed ^= seed >> 33;
-    seed *= 0xff51afd7ed558ccdULL;
-    seed ^= seed >> 33;
-    std::uint32_t s = static_cast<std::uint32_t>(seed);
-    return s == 0 ? 0x9e3779b9u : s;
-  }();
+  std::uint32_t& state = t_random_state;
+  if (state == 0) [[unlikely]] state = random_seed();
   std::uint32_t x = state;
   x ^= x << 13;
   x ^= x >> 17;

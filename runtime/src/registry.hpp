@@ -2,7 +2,7 @@
 // shutdown.
 //
 // Sharded so that workers rarely share a lock: a task spawned by a worker goes into one
-// of that worker's own shards (registry_shard_for), and a task usually ends on the worker
+// of that worker's own shards (RegistryShardCycle), and a task usually ends on the worker
 // that spawned it; each worker cycles through its shards so no shard grows much longer
 // than the others (a reader holds one shard's lock while it walks it).
 // Invariants: a TaskRecord is linked into exactly one shard (t->reg_shard, fixed at
@@ -28,14 +28,25 @@ struct RegistryShard {
 inline constexpr std::size_t kRegistryShards = 16;
 RegistryShard* registry_shards() noexcept;
 
-// The shard for the `turn`-th spawn by worker `worker_index` of a runtime with `workers`
-// workers: worker i owns the shards s with s % stride == i % stride.
-inline std::uint8_t registry_shard_for(unsigned worker_index, unsigned workers,
-                                       std::uint32_t turn) noexcept {
-  const unsigned stride = workers < kRegistryShards ? (workers ? workers : 1) : kRegistryShards;
-  const unsigned owned = kRegistryShards / stride;
-  return static_cast<std::uint8_t>(worker_index % stride + stride * (turn % owned));
-}
+// The shards a worker spawns into, in turn: worker i of n owns the shards s with
+// s % stride == i % stride, where stride = min(n, kRegistryShards).
+class RegistryShardCycle {
+ public:
+  RegistryShardCycle() = default;
+  RegistryShardCycle(unsigned worker_index, unsigned workers) noexcept {
+    stride_ = static_cast<std::uint8_t>(
+        workers == 0 ? 1 : workers < kRegistryShards ? workers : kRegistryShards);
+    first_ = next_ = static_cast<std::uint8_t>(worker_index % stride_);
+  }
+  std::uint8_t take() noexcept {
+    const std::uint8_t shard = next_;
+    next_ = next_ + stride_ < kRegistryShards ? static_cast<std::uint8_t>(next_ + stride_) : first_;
+    return shard;
+  }
+
+ private:
+  std::uint8_t first_ = 0, stride_ = 1, next_ = 0;
+};
 
 void registry_add(TaskRecord* t) noexcept;
 void registry_remove(TaskRecord* t) noexcept;

@@ -272,6 +272,7 @@ void Runtime::start() {
       auto w = std::make_unique<Worker>();
       w->rt = this;
       w->index = i;
+      w->registry_shards = RegistryShardCycle(i, cfg_.workers);
       workers_.push_back(std::move(w));
     }
   }
@@ -302,7 +303,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
       w->task_id_end = w->next_task_id + kTaskIdBlock;
     }
     t->id = w->next_task_id++;
-    t->reg_shard = registry_shard_for(w->index, w->rt->config().workers, w->registry_turn++);
+    t->reg_shard = w->registry_shards.take();
     w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   } else {
     t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
@@ -332,7 +333,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   }
   t->closure_ops = &ops;
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
-  if (is_own_worker(w))
+  if (w != nullptr && w->rt == this)
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   else
     live_.fetch_add(1, std::memory_order_relaxed);
@@ -357,7 +358,7 @@ std::size_t Runtime::live_tasks() const noexcept {
   return live > 0 ? static_cast<std::size_t>(live) : 0;
 }
 
-void Runtime::free_task(TaskRecord* t) noexcept {
+void Runtime::free_task(Worker* w, TaskRecord* t) noexcept {
   if (t->stack != nullptr && !StackPool::canary_intact({t->stack, t->stack_guarded}))
     report_stack_overflow(t, true);
   const bool is_main = t->id == main_task_id_;
@@ -375,7 +376,7 @@ void Runtime::free_task(TaskRecord* t) noexcept {
   RecordPool* record_pool = t->record_pool;
   t->~TaskRecord();  // frees the captured-stack buffer (wait_stack), if any
   record_pool->deallocate(t);
-  if (Worker* w = this_worker(); is_own_worker(w))
+  if (w->rt == this)
     w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1, std::memory_order_release);
   else
     live_.fetch_sub(1, std::memory_order_release);
@@ -757,7 +758,7 @@ void Runtime::execute(Worker* w, TaskRecord* t) {
       break;
     case AfterSwitch::finish:
       t->state.store(TaskState::finished, std::memory_order_relaxed);
-      free_task(t);
+      free_task(w, t);
       break;
     case AfterSwitch::none:
       break;
@@ -1010,6 +1011,7 @@ void Runtime::unwind_all_tasks() {
   Worker unwinder;
   unwinder.rt = this;
   unwinder.index = static_cast<unsigned>(workers_.size());
+  unwinder.registry_shards = RegistryShardCycle(unwinder.index, cfg_.workers + 1);
   unwinder.tsan_fiber = sanitizers::tsan_current_fiber();
   Worker* saved = t_worker;
   t_worker = &unwinder;
@@ -1037,6 +1039,7 @@ void Runtime::unwind_all_tasks() {
     }
   }
   t_worker = saved;
+  live_.fetch_add(unwinder.live_delta.load(std::memory_order_relaxed), std::memory_order_acq_rel);
   std::size_t stuck = live_tasks();
   if (stuck > 0)
     logger().error(

@@ -97,7 +97,7 @@ struct Worker {
   // cycle through the worker's registry shards.
   TaskId next_task_id = 0;
   TaskId task_id_end = 0;
-  std::uint32_t registry_turn = 0;
+  RegistryShardCycle registry_shards;
   std::atomic<std::int64_t> live_delta{0};  // tasks spawned minus tasks freed here
   std::uint32_t runnext_streak = 0;  // tasks taken from runnext in a row
   std::atomic<std::uint64_t> executed{0};  // task resumptions (owner writes; deadlock detector
@@ -178,7 +178,7 @@ class Runtime {
   bool run_due_timers(Worker* w);
   void execute(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
-  void free_task(TaskRecord* t) noexcept;
+  void free_task(Worker* w, TaskRecord* t) noexcept;
   void stop_workers();
   void wait_for_main_or_deadlock();
   void unwind_all_tasks();
@@ -205,12 +205,9 @@ class Runtime {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> unwinding_{false};
   // Tasks spawned minus tasks freed by threads other than this runtime's workers (whose
-  // counts are their live_delta): live_tasks() is the sum.
+  // counts are their live_delta; the unwinder adds its own here when done): live_tasks()
+  // is the sum.
   std::atomic<std::int64_t> live_{0};
-  bool is_own_worker(const Worker* w) const noexcept {
-    return w != nullptr && w->rt == this && w->index < workers_.size() &&
-           workers_[w->index].get() == w;
-  }
   std::atomic<std::size_t> exited_workers_{0};
   TaskId main_task_id_ = 0;
   // While unwinding (one thread): records alive, to tell a freed record from a live one.

@@ -81,9 +81,13 @@ void write_canary(std::byte* base) {
   for (std::size_t i = 0; i < kCanaryWords; ++i) words[i] = kCanary;
 }
 
-// A small per-thread cache so that spawn/exit on a worker takes no lock.
+// A small per-thread cache so that spawn/exit on a worker takes no lock. It trades
+// slots with the shared free list kBatch at a time (one lock acquisition each): a task
+// that migrated ends on another worker than the one that gave it a stack, so one cache
+// runs dry while another overflows.
+constexpr int kBatch = 32;
 struct ThreadCache {
-  static constexpr int kCap = 64;
+  static constexpr int kCap = 2 * kBatch;
   StackPool* pool = nullptr;
   StackPool::Slot slots[kCap];
   int count = 0;
@@ -163,11 +167,20 @@ StackPool::Slot StackPool::acquire() {
   if (cache.pool == this && cache.count > 0) {
     slot = cache.slots[--cache.count];
   } else {
+    const bool refill = cache.pool == nullptr || cache.pool == this;
     std::lock_guard guard(lock_);
     if (free_head_ != nullptr) {
       FreeLink& link = free_link(free_head_, slot_size_);
       slot = Slot{free_head_, link.guarded};
       free_head_ = link.next;
+      if (refill) {
+        cache.pool = this;
+        while (cache.count < kBatch && free_head_ != nullptr) {
+          FreeLink& more = free_link(free_head_, slot_size_);
+          cache.slots[cache.count++] = Slot{free_head_, more.guarded};
+          free_head_ = more.next;
+        }
+      }
     } else {
       slot = carve();
     }
@@ -179,11 +192,25 @@ StackPool::Slot StackPool::acquire() {
 void StackPool::release(Slot slot) noexcept {
   ThreadCache& cache = t_cache;
   if (cache.pool == nullptr) cache.pool = this;
-  if (cache.pool == this && cache.count < ThreadCache::kCap) {
-    cache.slots[cache.count++] = slot;
+  if (cache.pool != this) {
+    release_to_pool(slot);
     return;
   }
-  release_to_pool(slot);
+  if (cache.count == ThreadCache::kCap) {
+    // Full: chain the older half together, then splice it in under one lock.
+    for (int i = 0; i + 1 < kBatch; ++i)
+      free_link(cache.slots[i].base, slot_size_) =
+          FreeLink{cache.slots[i + 1].base, cache.slots[i].guarded};
+    Slot last = cache.slots[kBatch - 1];
+    {
+      std::lock_guard guard(lock_);
+      free_link(last.base, slot_size_) = FreeLink{free_head_, last.guarded};
+      free_head_ = cache.slots[0].base;
+    }
+    for (int i = kBatch; i < cache.count; ++i) cache.slots[i - kBatch] = cache.slots[i];
+    cache.count -= kBatch;
+  }
+  cache.slots[cache.count++] = slot;
 }
 
 void StackPool::release_to_pool(Slot slot) noexcept {

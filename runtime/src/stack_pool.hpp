@@ -18,6 +18,7 @@
 //
 // Invariants:
 // - A slot is owned by exactly one of: a thread cache, the pool's free list, a live task.
+//   Slots move between a thread cache and the free list up to 32 at a time.
 // - No task writes into its own top reserve: it belongs to the slot above.
 // - Regions are never unmapped; the region table only grows (the SIGSEGV handler reads
 //   it without locks).

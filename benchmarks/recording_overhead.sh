@@ -4,8 +4,12 @@
 #
 #   benchmarks/recording_overhead.sh          # REPS=5 by default
 #   REPS=9 benchmarks/recording_overhead.sh
+#   CALLGRIND=0 benchmarks/recording_overhead.sh   # skip the instruction counts
 # Prints one table: median ns/op (or ms for skynet) with recording on and off, and the
-# relative cost (on/off - 1).
+# relative cost (on/off - 1). Timings on a shared VM move by a few percent from run to
+# run, so when valgrind is installed it also prints instructions executed (callgrind,
+# which no noise affects) for pingpong and select at procs=1; skynet needs more memory
+# mappings than valgrind allows.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REPS=${REPS:-5}
@@ -52,3 +56,23 @@ for (w, cfg), sides in rows.items():
     print(f'| {w} | {cfg} | {unit} | {on:.1f} | {off:.1f} | {100 * (on / off - 1):+.1f}% |')
 PY
 rm -f "$raw"
+
+if [ "${CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
+  echo
+  echo '| workload (callgrind) | instructions on | instructions off | cost | per op |'
+  echo '|---|---:|---:|---:|---:|'
+  # cfg:ops (round trips, selects)
+  for spec in "pingpong procs=1 n=200000:200000" "select procs=1 cap=0 n=100000:100000"; do
+    cfg=${spec%%:*}
+    ops=${spec##*:}
+    declare -A instr=()
+    for side in on off; do
+      dir=$ON; [ $side = off ] && dir=$OFF
+      # shellcheck disable=SC2086
+      instr[$side]=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        "$dir/benchmarks/goro_bench" $cfg 2>&1 >/dev/null | awk '/Collected/ {print $NF}')
+    done
+    python3 -c "import sys; on, off, ops = map(int, sys.argv[1:4]); print(f'| {sys.argv[4]} | {on:,} | {off:,} | {100 * (on / off - 1):+.2f}% | {(on - off) / ops:.1f} |')" \
+      "${instr[on]}" "${instr[off]}" "$ops" "$cfg"
+  done
+fi

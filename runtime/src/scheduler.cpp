@@ -92,6 +92,9 @@ bool timer_later(const Timer& a, const Timer& b) {
 
 static_assert(sizeof(TaskRecord) + 64 <= RecordPool::kSmall,
               "a small block must hold a record and a 64-byte closure");
+static_assert(sizeof(TaskRecord) + 48 <= RecordPool::kCompact,
+              "a compact block must hold a record and a 48-byte closure (a handle or two "
+              "and a reference: the common task)");
 
 std::byte* align_down(std::byte* p, std::size_t a) {
   return reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
@@ -869,7 +872,8 @@ __attribute__((always_inline)) inline void park_task_hooked(Worker* w, const Wai
   if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
   if constexpr (capture)
-    t->wait_stack_depth.store(capture_wait_stack(t), std::memory_order_relaxed);
+    t->wait_stack_depth.store(static_cast<std::uint8_t>(capture_wait_stack(t)),
+                              std::memory_order_relaxed);
   publish_wait(t, site);
 #endif
   w->release = release;

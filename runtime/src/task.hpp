@@ -37,7 +37,7 @@ class RecordPool;
 // The task fills `pcs` before it publishes the wait record (with the depth); diag copies
 // them while it holds a pin on the record (wait_record.hpp).
 struct WaitStack {
-  static constexpr int kMaxFrames = 32;
+  static constexpr int kMaxFrames = 32;  // < 256: the depth is kept in a byte
   void* pcs[kMaxFrames];
 };
 
@@ -78,14 +78,16 @@ struct TaskRecord {
   std::atomic<std::uint32_t> park_epoch{0};
   bool closure_on_heap = false;          // closure: immutable (operator new'd)
   bool stack_guarded = false;            // scheduling: the slot has a guard page
-  std::uint8_t reg_shard = 0;            // immutable after spawn: its registry shard
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---
   // Exception: whoever resumes the task stores `none` in wait_reason (a woken task is no
   // longer blocked, even before it runs); readers then ignore the rest.
   std::atomic<diag::WaitReason> wait_reason{diag::WaitReason::none};
-  std::atomic<std::uint32_t> wait_stack_depth{0};   // captured pcs in wait_stack; 0: none
+  std::atomic<std::uint8_t> wait_stack_depth{0};    // captured pcs in wait_stack; 0: none
+  // (Here, not with the other registry fields: it fills a hole, keeping the record at
+  // 144 bytes so that it and a 48-byte closure share a 192-byte block.)
+  std::uint8_t reg_shard = 0;  // immutable after spawn: its registry shard (registry.hpp)
   mutable std::atomic<std::uint32_t> wait_pins{0};  // readers looking through wait_site now
   // The WaitSite passed to park(): it lives in the parking call's frame, so it is
   // alive while the task waits (reason, where, the object or select waiters).

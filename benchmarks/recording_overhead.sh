@@ -5,19 +5,31 @@
 #   benchmarks/recording_overhead.sh          # REPS=5 by default
 #   REPS=9 benchmarks/recording_overhead.sh
 #   CALLGRIND=0 benchmarks/recording_overhead.sh   # skip the instruction counts
-# Prints one table: median ns/op (or ms for skynet) with recording on and off, and the
-# relative cost (on/off - 1). Timings on a shared VM move by a few percent from run to
+#   ALIGN=1 benchmarks/recording_overhead.sh       # both builds with aligned functions/loops
+# Prints one table: ns/op (or ms for skynet) with recording on and off, medians and minima,
+# and the relative cost by each (on/off - 1). Timings on a shared VM move by a few percent from run to
 # run, so when valgrind is installed it also prints instructions executed (callgrind,
 # which no noise affects) for pingpong and select at procs=1; skynet needs more memory
-# mappings than valgrind allows.
+# mappings than valgrind allows. Two builds that differ by a few instructions also differ
+# in where the hot loops land relative to cache lines and branch-predictor slots, which
+# alone can move a timing by ±5% here either way; ALIGN=1 builds both sides with
+# -falign-functions=64 -falign-loops=32 so that placement matches.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REPS=${REPS:-5}
+ALIGN=${ALIGN:-0}
 ON=$ROOT/build/overhead-on
 OFF=$ROOT/build/overhead-off
+CXXFLAGS_EXTRA=
+if [ "$ALIGN" = 1 ]; then
+  ON=$ROOT/build/overhead-aligned-on
+  OFF=$ROOT/build/overhead-aligned-off
+  CXXFLAGS_EXTRA="-falign-functions=64 -falign-loops=32"
+fi
 for dir in "$ON" "$OFF"; do
   flag=ON; [ "$dir" = "$OFF" ] && flag=OFF
   cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DGORO_WAIT_RECORDING=$flag \
+    "-DCMAKE_CXX_FLAGS=$CXXFLAGS_EXTRA" \
     -DGORO_BUILD_TESTS=OFF -DGORO_BUILD_EXAMPLES=OFF -DGORO_BUILD_BENCHMARKS=ON >/dev/null
   cmake --build "$dir" -j2 --target goro_bench >/dev/null
 done
@@ -30,13 +42,17 @@ CONFIGS=(
   "skynet procs=2 chan=unbuf"
 )
 raw=$(mktemp)
+# Within a rep the two builds of a config run back to back, and which goes first alternates
+# between reps, so that whatever running first does (after a different workload) is not
+# charged to one side.
 for rep in $(seq 1 "$REPS"); do
+  order="on off"; [ $((rep % 2)) = 0 ] && order="off on"
   for cfg in "${CONFIGS[@]}"; do
-    for side in on off; do
+    for side in $order; do
       dir=$ON; [ $side = off ] && dir=$OFF
       # shellcheck disable=SC2086
       line=$("$dir/benchmarks/goro_bench" $cfg)
-      echo "recording=$side $line" >>"$raw"
+      echo "recording=$side rep=$rep $line" >>"$raw"
     done
   done
 done
@@ -47,14 +63,21 @@ for line in open(sys.argv[1]):
     kv = dict(re.findall(r'(\w+)=(\S+)', line))
     key = (kv['workload'], ' '.join(f'{k}={kv[k]}' for k in ('procs', 'cap', 'chan') if k in kv))
     metric = float(kv['wall_ms'] if kv['workload'] == 'skynet' else kv['ns_per_op'])
-    rows.setdefault(key, {}).setdefault(kv['recording'], []).append(metric)
-print('| workload | config | unit | recording on | recording off | cost |')
-print('|---|---|---|---:|---:|---:|')
+    rows.setdefault(key, {}).setdefault(kv['recording'], {})[kv['rep']] = metric
+# This VM runs a process either in a fast or in a slow mode (pingpong: ~104 or ~140 ns
+# per round trip, for the same binary, from one run to the next), so a median moves by
+# several percent with how many runs of each side drew the slow mode. The table gives the
+# medians and the minima (the fast mode, which noise can only slow down) of each side.
+print('| workload | config | unit | on: median | off: median | cost by medians | on: min | off: min | cost by minima |')
+print('|---|---|---|---:|---:|---:|---:|---:|---:|')
 for (w, cfg), sides in rows.items():
-    on, off = statistics.median(sides['on']), statistics.median(sides['off'])
+    on, off = statistics.median(sides['on'].values()), statistics.median(sides['off'].values())
+    on_min, off_min = min(sides['on'].values()), min(sides['off'].values())
     unit = 'ms' if w == 'skynet' else 'ns/op'
-    print(f'| {w} | {cfg} | {unit} | {on:.1f} | {off:.1f} | {100 * (on / off - 1):+.1f}% |')
+    print(f'| {w} | {cfg} | {unit} | {on:.1f} | {off:.1f} | {100 * (on / off - 1):+.1f}% '
+          f'| {on_min:.1f} | {off_min:.1f} | {100 * (on_min / off_min - 1):+.1f}% |')
 PY
+[ -n "${KEEP_RAW:-}" ] && cp "$raw" "$KEEP_RAW"
 rm -f "$raw"
 
 if [ "${CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then

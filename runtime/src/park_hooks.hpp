@@ -31,7 +31,7 @@
 
 namespace goro::detail {
 
-extern std::atomic<std::uint64_t> g_park_hooks;
+extern std::atomic<std::uint64_t> g_park_hooks;  // alignas(64) where defined
 
 inline constexpr std::uint64_t kParkHookBlockProfile = std::uint64_t{1} << 0;
 inline constexpr std::uint64_t kParkHookCapturingRuntime = std::uint64_t{1} << 16;

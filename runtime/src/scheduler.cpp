@@ -201,7 +201,8 @@ std::atomic<std::uint64_t> g_plain_thread_spawns{0};
 }  // namespace
 
 std::atomic<std::int64_t> g_block_profile_rate_ns{0};
-std::atomic<std::uint64_t> g_park_hooks{0};
+// Alone on its cache line: every park reads it twice (park_hooks.hpp).
+alignas(64) std::atomic<std::uint64_t> g_park_hooks{0};
 std::atomic<BlockEventSink> g_block_event_sink{nullptr};
 
 void Runtime::add_stats(RuntimeStats* stats) const noexcept {

@@ -9,13 +9,15 @@
 
 namespace goro::detail {
 
-std::atomic<std::int64_t> g_wait_clock_ns{0};
+// Alone on its cache line: every park reads it, and a neighbour written on every worker
+// idle/busy transition (g_busy_workers) would make those reads miss.
+alignas(64) std::atomic<std::int64_t> g_wait_clock_ns{0};
 
 namespace {
 
 constexpr std::int64_t kTickNs = 4'000'000;  // CLOCK_MONOTONIC_COARSE's resolution here
 
-std::atomic<std::uint32_t> g_busy_workers{0};
+alignas(64) std::atomic<std::uint32_t> g_busy_workers{0};
 
 void refresh_wait_clock() noexcept {
   const std::int64_t now = coarse_now_ns();

@@ -27,7 +27,7 @@
 
 namespace goro::detail {
 
-extern std::atomic<std::int64_t> g_wait_clock_ns;
+extern std::atomic<std::int64_t> g_wait_clock_ns;  // alignas(64) where defined
 
 inline std::int64_t wait_clock_ns() noexcept {
   return g_wait_clock_ns.load(std::memory_order_relaxed);

@@ -25,7 +25,7 @@ void throw_close_of_closed(const std::source_location& where) {
                       " (a channel must be closed exactly once, by its last sender)");
 }
 
-void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site) {
+GORO_HOT_PATH void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site) {
   try {
     park(site, unlock_channel, c);
   } catch (const DeadlockDetected& deadlock) {

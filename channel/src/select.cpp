@@ -56,7 +56,8 @@ void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
 
 }  // namespace
 
-std::size_t select_core(SelectCaseView* cases, std::size_t n, const std::source_location& where) {
+GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
+                                        const std::source_location& where) {
   // Small selects live entirely on the stack. Waiters are constructed only when the
   // select has to queue (their storage stays raw on the fast path).
   std::uint32_t order_inline[kInline];

@@ -161,7 +161,7 @@ void throw_deadlock(const WaitSite& site) {
   throw goro::Deadlock(message);
 }
 
-void init_waiter(Waiter& w) noexcept {
+GORO_HOT_PATH void init_waiter(Waiter& w) noexcept {
   if (TaskRecord* t = current_task_record()) {
     w.task = t;
     w.thread = nullptr;
@@ -171,7 +171,7 @@ void init_waiter(Waiter& w) noexcept {
   }
 }
 
-void wake(const Waiter& w) noexcept {
+GORO_HOT_PATH void wake(const Waiter& w) noexcept {
   // Read everything first: once woken, the sleeper may return and pop w's frame.
   TaskRecord* task = w.task;
   ThreadParker* thread = w.thread;

@@ -404,7 +404,7 @@ void Runtime::push_local(Worker* w, TaskRecord* t) noexcept {
   }
 }
 
-void Runtime::ready(TaskRecord* t) noexcept {
+GORO_HOT_PATH void Runtime::ready(TaskRecord* t) noexcept {
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
 #if !defined(GORO_NO_WAIT_RECORDING)
   t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
@@ -552,7 +552,7 @@ bool Runtime::run_due_timers(Worker* w) {
   return count > 0;
 }
 
-TaskRecord* Runtime::try_get_work(Worker* w) {
+GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
   // Fairness: now and then the global queue goes first, so local work cannot starve it.
   if (++w->tick % 61 == 0) {
     TaskRecord* t = nullptr;
@@ -642,7 +642,7 @@ TaskRecord* Runtime::steal(Worker* w) {
   return nullptr;
 }
 
-TaskRecord* Runtime::find_runnable(Worker* w) {
+GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
   for (;;) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
@@ -721,7 +721,7 @@ TaskRecord* Runtime::find_runnable(Worker* w) {
   }
 }
 
-void Runtime::execute(Worker* w, TaskRecord* t) {
+GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
   if (t->stack == nullptr) bind_stack(t);
   w->executed.store(w->executed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   w->current = t;
@@ -925,7 +925,7 @@ __attribute__((noinline, cold)) void resume_hooked(TaskRecord* t, std::uint64_t 
 
 }  // namespace
 
-void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
+GORO_HOT_PATH void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
   Worker* w = this_worker();
   if (w == nullptr || w->current == nullptr) {
     park_thread(release, release_arg, site);

@@ -310,7 +310,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
     }
     t->id = w->next_task_id++;
     t->reg_shard = w->registry_shards.take();
-    w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    owner_add(w->spawned, std::uint64_t{1});
   } else {
     t->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
     t->reg_shard = static_cast<std::uint8_t>(t->id % kRegistryShards);
@@ -340,7 +340,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->closure_ops = &ops;
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
   if (w != nullptr && w->rt == this)
-    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    owner_add(w->live_delta, std::int64_t{1});
   else
     live_.fetch_add(1, std::memory_order_relaxed);
   registry_add(t);
@@ -383,7 +383,7 @@ void Runtime::free_task(Worker* w, TaskRecord* t) noexcept {
   t->~TaskRecord();  // frees the captured-stack buffer (wait_stack), if any
   record_pool->deallocate(t);
   if (w->rt == this)
-    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1, std::memory_order_release);
+    owner_add(w->live_delta, std::int64_t{-1}, std::memory_order_release);
   else
     live_.fetch_sub(1, std::memory_order_release);
   if (is_main) {
@@ -579,6 +579,18 @@ GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
   return nullptr;
 }
 
+// Spins (politely) until read() returns something other than `seen`, or `ns` have
+// passed; true when it kept returning `seen`.
+template <class Read, class T>
+bool stays_for(Read read, T seen, std::int64_t ns) noexcept {
+  const std::int64_t give_up = now_ns() + ns;
+  do {
+    for (int i = 0; i < 20; ++i) cpu_relax();
+    if (read() != seen) return false;
+  } while (now_ns() < give_up);
+  return true;
+}
+
 // A task sits in runnext because the victim's running task readied it, and that task
 // usually parks moments later (a hand-off: a channel send to a waiting receiver, a
 // producer about to fill its buffer), after which the victim runs it on a warm cache.
@@ -588,11 +600,8 @@ GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
 TaskRecord* Runtime::steal_runnext(Worker* victim) noexcept {
   TaskRecord* seen = victim->runnext.load(std::memory_order_relaxed);
   if (seen == nullptr) return nullptr;
-  const std::int64_t give_up = now_ns() + kRunnextStealDelayNs;
-  do {
-    for (int i = 0; i < 20; ++i) cpu_relax();
-    if (victim->runnext.load(std::memory_order_relaxed) != seen) return nullptr;
-  } while (now_ns() < give_up);
+  const auto runnext = [victim] { return victim->runnext.load(std::memory_order_relaxed); };
+  if (!stays_for(runnext, seen, kRunnextStealDelayNs)) return nullptr;
   if (victim->runnext.compare_exchange_strong(seen, nullptr, std::memory_order_acq_rel))
     return seen;
   return nullptr;
@@ -611,12 +620,7 @@ bool Runtime::worth_stealing(const Worker* victim) noexcept {
   const std::int64_t wait_ns = kDrainNs / queued;
   if (wait_ns < 1000) return true;
   const std::uint32_t taken = victim->runq.taken_hint();
-  const std::int64_t give_up = now_ns() + wait_ns;
-  do {
-    for (int i = 0; i < 20; ++i) cpu_relax();
-    if (victim->runq.taken_hint() != taken) return false;
-  } while (now_ns() < give_up);
-  return true;
+  return stays_for([victim] { return victim->runq.taken_hint(); }, taken, wait_ns);
 }
 
 TaskRecord* Runtime::steal(Worker* w) {
@@ -723,7 +727,7 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
 
 GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
   if (t->stack == nullptr) bind_stack(t);
-  w->executed.store(w->executed.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  owner_add(w->executed, std::uint64_t{1});
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);
   if (const std::uint32_t epoch = t->park_epoch.load(std::memory_order_relaxed); epoch & 1) {
@@ -1018,7 +1022,6 @@ void Runtime::unwind_all_tasks() {
   Worker unwinder;
   unwinder.rt = this;
   unwinder.index = static_cast<unsigned>(workers_.size());
-  unwinder.registry_shards = RegistryShardCycle(unwinder.index, cfg_.workers + 1);
   unwinder.tsan_fiber = sanitizers::tsan_current_fiber();
   Worker* saved = t_worker;
   t_worker = &unwinder;

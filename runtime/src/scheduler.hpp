@@ -77,6 +77,14 @@ class RunQueue {
 // What the task that just switched out asks its worker to do, on the worker's stack.
 enum class AfterSwitch : std::uint8_t { none, park, yield, finish };
 
+// Adds to a counter that only its owner thread writes and others read: a plain load and
+// store (no locked instruction); atomic only so that readers see whole values.
+template <class T>
+inline void owner_add(std::atomic<T>& counter, T delta,
+                      std::memory_order order = std::memory_order_relaxed) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + delta, order);
+}
+
 struct Worker {
   Runtime* rt = nullptr;
   unsigned index = 0;

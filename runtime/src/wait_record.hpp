@@ -27,8 +27,9 @@
 // - A reader pins the task (wait_pins += 1) and only then loads wait_reason; if it is
 //   set, the reader may dereference the record until it unpins.
 // - end_wait, if a reader may be active (the reader lane of g_park_hooks, park_hooks.hpp,
-//   is non-zero), waits until the task's wait_pins is 0. This is Dekker's pattern on (wait_reason, wait_pins), where
-//   the writer's store is the resumer's, which happens before the task resumes:
+//   is non-zero), waits until the task's wait_pins is 0. This is Dekker's pattern on
+//   (wait_reason, wait_pins), where the writer's store is the resumer's, which happens
+//   before the task resumes:
 //     writer: store wait_reason=none; (release -> acquire: the run queue); [full
 //             barrier]; load wait_pins
 //     reader: wait_pins += 1;         [full barrier]; load wait_reason

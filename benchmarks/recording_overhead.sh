@@ -7,10 +7,11 @@
 #   CALLGRIND=0 benchmarks/recording_overhead.sh   # skip the instruction counts
 #   ALIGN=1 benchmarks/recording_overhead.sh       # both builds with aligned functions/loops
 # Prints one table: ns/op (or ms for skynet) with recording on and off, medians and minima,
-# and the relative cost by each (on/off - 1). Timings on a shared VM move by a few percent from run to
+# the relative cost by each (on/off - 1), and a 95% bootstrap interval for the cost by
+# medians (how far chance alone moves it with this many runs). Timings on a shared VM move by a few percent from run to
 # run, so when valgrind is installed it also prints instructions executed (callgrind,
-# which no noise affects) for pingpong and select at procs=1; skynet needs more memory
-# mappings than valgrind allows. Two builds that differ by a few instructions also differ
+# which no noise affects) for pingpong, select and skynet at procs=1 (skynet with 100,000
+# leaves: a million needs more memory mappings than valgrind allows). Two builds that differ by a few instructions also differ
 # in where the hot loops land relative to cache lines and branch-predictor slots, which
 # alone can move a timing by ±5% here either way; ALIGN=1 builds both sides with
 # -falign-functions=64 -falign-loops=32 so that placement matches.
@@ -57,7 +58,7 @@ for rep in $(seq 1 "$REPS"); do
   done
 done
 python3 - "$raw" <<'PY'
-import re, statistics, sys
+import random, re, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     kv = dict(re.findall(r'(\w+)=(\S+)', line))
@@ -67,14 +68,25 @@ for line in open(sys.argv[1]):
 # This VM runs a process either in a fast or in a slow mode (pingpong: ~104 or ~140 ns
 # per round trip, for the same binary, from one run to the next), so a median moves by
 # several percent with how many runs of each side drew the slow mode. The table gives the
-# medians and the minima (the fast mode, which noise can only slow down) of each side.
-print('| workload | config | unit | on: median | off: median | cost by medians | on: min | off: min | cost by minima |')
-print('|---|---|---|---:|---:|---:|---:|---:|---:|')
+# medians and the minima (the fast mode, which noise can only slow down) of each side, and
+# how far the cost by medians can move by chance alone: a 95% bootstrap interval (each
+# side's runs resampled with replacement, the medians' ratio taken, 2,000 times).
+def median_cost_interval(on, off, rounds=2000):
+    rng = random.Random(1)
+    costs = sorted(statistics.median(rng.choices(on, k=len(on))) /
+                   statistics.median(rng.choices(off, k=len(off))) - 1 for _ in range(rounds))
+    return costs[int(0.025 * rounds)], costs[int(0.975 * rounds) - 1]
+print(f'runs per side: {max(len(s["on"]) for s in rows.values())}')
+print('| workload | config | unit | on: median | off: median | cost by medians | 95% interval | on: min | off: min | cost by minima |')
+print('|---|---|---|---:|---:|---:|---:|---:|---:|---:|')
 for (w, cfg), sides in rows.items():
-    on, off = statistics.median(sides['on'].values()), statistics.median(sides['off'].values())
-    on_min, off_min = min(sides['on'].values()), min(sides['off'].values())
+    on_runs, off_runs = list(sides['on'].values()), list(sides['off'].values())
+    on, off = statistics.median(on_runs), statistics.median(off_runs)
+    on_min, off_min = min(on_runs), min(off_runs)
+    low, high = median_cost_interval(on_runs, off_runs)
     unit = 'ms' if w == 'skynet' else 'ns/op'
     print(f'| {w} | {cfg} | {unit} | {on:.1f} | {off:.1f} | {100 * (on / off - 1):+.1f}% '
+          f'| {100 * low:+.1f}%..{100 * high:+.1f}% '
           f'| {on_min:.1f} | {off_min:.1f} | {100 * (on_min / off_min - 1):+.1f}% |')
 PY
 [ -n "${KEEP_RAW:-}" ] && cp "$raw" "$KEEP_RAW"
@@ -84,8 +96,9 @@ if [ "${CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
   echo
   echo '| workload (callgrind) | instructions on | instructions off | cost | per op |'
   echo '|---|---:|---:|---:|---:|'
-  # cfg:ops (round trips, selects)
-  for spec in "pingpong procs=1 n=200000:200000" "select procs=1 cap=0 n=100000:100000"; do
+  # cfg:ops (round trips, selects, tasks)
+  for spec in "pingpong procs=1 n=200000:200000" "select procs=1 cap=0 n=100000:100000" \
+      "skynet procs=1 chan=unbuf size=100000:111111"; do
     cfg=${spec%%:*}
     ops=${spec##*:}
     declare -A instr=()

@@ -438,8 +438,8 @@ std::vector<TaskInfo> internal::snapshot_tasks(
   return out;
 }
 
-bool internal::still_waiting(const detail::TaskRecord& t, WaitReason reason) noexcept {
-  return t.wait_reason.load(std::memory_order_acquire) == reason;
+bool internal::still_waiting(const detail::TaskRecord& t) noexcept {
+  return t.wait_site.load(std::memory_order_acquire) != nullptr;
 }
 
 std::vector<TaskInfo> tasks() {

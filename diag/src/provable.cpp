@@ -56,7 +56,7 @@
 //   - two full passes both find the task leaked, with the same refs for its channels;
 //   - its park_epoch is the same odd value in pass 1, pass 2 and a final re-check made
 //     after pass 2 read every refs() (so it stayed parked in the same park throughout, and
-//     every read of its memory saw that frozen park), and its wait reason is still set
+//     every read of its memory saw that frozen park), and its wait site is still set
 //     (a waker clears it before readying the task, and clears it before it can drop its
 //     own handle: our acquire load of refs() then sees that store);
 //   - the fixpoint, recomputed on pass 2 with only the tasks passing those checks as
@@ -205,7 +205,6 @@ __attribute__((no_sanitize("address", "thread"))) void find_pointers(Range r, co
 struct Candidate {
   TaskId id;
   std::uint32_t epoch;
-  WaitReason reason;
   std::size_t info_index;
   Range stack, closure;
 };
@@ -256,7 +255,7 @@ void run_pass(Pass& p, Addr caller_sp, const Pass* earlier) {
   std::vector<std::pair<Addr, std::uint32_t>> found;                // (channel addr, candidate)
   p.infos = snapshot_tasks([&](const TaskVisit& v) {
     if (!is_channel_wait(v.info.reason) || (v.park_epoch & 1) == 0) return;
-    Candidate c{v.record.id, v.park_epoch, v.info.reason, v.info_index, {}, {}};
+    Candidate c{v.record.id, v.park_epoch, v.info_index, {}, {}};
     if (!memory_of(v.record, true, &c.stack, &c.closure))
       return;  // no saved stack pointer: not a parked task after all (outside L)
     const auto index = static_cast<std::uint32_t>(p.cands.size());
@@ -428,7 +427,7 @@ __attribute__((noinline)) std::vector<TaskInfo> tasks_with_verdicts() {
     auto it = second_by_id.find(t.id);
     if (it == second_by_id.end()) return;
     const Candidate& c = second.cands[it->second];
-    if (t.park_epoch.load(std::memory_order_acquire) != c.epoch || !still_waiting(t, c.reason))
+    if (t.park_epoch.load(std::memory_order_acquire) != c.epoch || !still_waiting(t))
       allowed[it->second] = 0;
     second_by_id.erase(it);
   });

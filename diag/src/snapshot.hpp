@@ -33,10 +33,11 @@ struct TaskVisit {
 // sorted); calls `visit` (if set) for every task, under the locks described above.
 std::vector<TaskInfo> snapshot_tasks(const std::function<void(const TaskVisit&)>& visit);
 
-// Whether t still shows the wait `reason` (false once a waker readied it). Loads with
-// acquire: a waker clears the reason before it can drop its own handle, so a reader that
-// saw that handle's release (refs) sees the cleared reason.
-bool still_waiting(const detail::TaskRecord& t, WaitReason reason) noexcept;
+// Whether t still shows a wait (false once a waker readied it; with an unchanged
+// park_epoch, the same wait). Loads with acquire: a waker clears the wait site before it
+// can drop its own handle, so a reader that saw that handle's release (refs) sees it
+// cleared.
+bool still_waiting(const detail::TaskRecord& t) noexcept;
 
 // diag::tasks() with `leaked` set by the provable-leak analysis (provable.cpp).
 std::vector<TaskInfo> tasks_with_verdicts();

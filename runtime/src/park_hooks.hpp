@@ -20,7 +20,7 @@
 //   that is set for another runtime, or just changing, costs a detour, never a wrong
 //   action. The exceptions are the lanes whose setter relies on being seen:
 //   - kParkHookReader: a parked task that resumes loads the word after its resumer's
-//     store of wait_reason = none; wait_record.hpp shows why a reader it misses still
+//     store of wait_site = null; wait_record.hpp shows why a reader it misses still
 //     sees that store;
 //   - kParkHookUnwindingRuntime: set, after Runtime::unwinding_, by the thread that then
 //     resumes every task itself, so each of those tasks sees it.

@@ -407,7 +407,7 @@ void Runtime::push_local(Worker* w, TaskRecord* t) noexcept {
 GORO_HOT_PATH void Runtime::ready(TaskRecord* t) noexcept {
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
 #if !defined(GORO_NO_WAIT_RECORDING)
-  t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
+  clear_wait(t);
 #endif
   if (unwinding_.load(std::memory_order_acquire)) return;  // the unwinder resumes it
   Worker* w = this_worker();
@@ -848,7 +848,7 @@ void task_entry(ctx::transfer_t from) {
 
 // Fills t's stack buffer (allocated on first use) with the return addresses of the
 // parking task; returns the depth to publish (0 when out of memory). No diag reader
-// looks at pcs now: t is running, so its wait reason is none (wait_record.hpp).
+// looks at pcs now: t is running, so its wait site is null (wait_record.hpp).
 __attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) noexcept {
   if (!t->wait_stack) t->wait_stack.reset(new (std::nothrow) WaitStack);
   if (!t->wait_stack) return 0;
@@ -1044,7 +1044,7 @@ void Runtime::unwind_all_tasks() {
       if (it == unwind_live_.end() || it->second != id) continue;
       resumed_once[id] = true;
       // Resumed without ready(): end the wait record here (wait_record.hpp).
-      t->wait_reason.store(diag::WaitReason::none, std::memory_order_relaxed);
+      clear_wait(t);
       execute(&unwinder, t);
     }
   }

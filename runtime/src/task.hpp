@@ -81,16 +81,15 @@ struct TaskRecord {
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---
-  // Exception: whoever resumes the task stores `none` in wait_reason (a woken task is no
-  // longer blocked, even before it runs); readers then ignore the rest.
-  std::atomic<diag::WaitReason> wait_reason{diag::WaitReason::none};
   std::atomic<std::uint8_t> wait_stack_depth{0};    // captured pcs in wait_stack; 0: none
   // (Here, not with the other registry fields: it fills a hole, keeping the record at
   // 144 bytes so that it and a 48-byte closure share a 192-byte block.)
   std::uint8_t reg_shard = 0;  // immutable after spawn: its registry shard (registry.hpp)
   mutable std::atomic<std::uint32_t> wait_pins{0};  // readers looking through wait_site now
-  // The WaitSite passed to park(): it lives in the parking call's frame, so it is
-  // alive while the task waits (reason, where, the object or select waiters).
+  // The WaitSite passed to park(), or null when the task is not waiting: it lives in the
+  // parking call's frame, so it is alive while the task waits (reason, where, the object
+  // or select waiters). Exception to "writer: the task": whoever resumes the task stores
+  // null here (a woken task is no longer blocked, even before it runs).
   std::atomic<const WaitSite*> wait_site{nullptr};
   std::atomic<std::int64_t> blocked_since_ns{0};    // wait_clock_ns() (wait_clock.hpp)
   // Null unless stacks are captured: allocated by the task before its first captured

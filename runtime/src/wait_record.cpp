@@ -44,7 +44,7 @@ void init_wait_records() noexcept {
 WaitRecordReaders::WaitRecordReaders() noexcept {
   init_wait_records();  // a reader may come before any runtime
   g_park_hooks.fetch_add(kParkHookReader, std::memory_order_seq_cst);
-  // Every writer that has not seen the count above has its wait_reason stores visible
+  // Every writer that has not seen the count above has its wait_site stores visible
   // to us after this (see the invariants). Without a runtime there are no writers.
   if (g_have_membarrier) ::syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }

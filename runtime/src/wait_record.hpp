@@ -1,8 +1,8 @@
 // runtime/src/wait_record.hpp — how a parking task publishes why and where it waits, and
 // how diagnostics read that back while the task may wake at any moment.
 //
-// The writer is the task itself on every park, and its waker, so its side is three plain
-// stores on park, one by the waker and one load on resume (x86: no locked instruction,
+// The writer is the task itself on every park, and its waker, so its side is two plain
+// stores and a load on park, one store by the waker and one load on resume (x86: no locked instruction,
 // no fence). The readers (diag snapshots) are rare and pay for the synchronisation with
 // an asymmetric barrier.
 //
@@ -14,27 +14,28 @@
 //                                           });
 //
 // Invariants:
-// - wait_reason is set (non-none) only by publish_wait, after (release) the other
-//   fields; it is cleared by whoever resumes the task: Runtime::ready (the waker, before
-//   it queues the task, so the store happens before the task runs again) or the
-//   unwinder (before it resumes a parked task to unwind it). Every resumption from a
-//   park goes through one of the two, so the task finds `none` stored when it reaches
-//   end_wait. The other fields mean something only while wait_reason is set.
+// - wait_site is set (non-null) only by publish_wait, after (release) the other fields;
+//   the reason is the site's own (WaitSite::reason), so one pointer says both whether and
+//   why the task waits. It is cleared by whoever resumes the task: Runtime::ready (the
+//   waker, before it queues the task, so the store happens before the task runs again)
+//   or the unwinder (before it resumes a parked task to unwind it). Every resumption from
+//   a park goes through one of the two, so the task finds null stored when it reaches
+//   end_wait. The other fields mean something only while wait_site is set.
 // - Lifetime: while the task is parked, the objects its record points to are alive: the
 //   WaitSite in park()'s caller's frame, the channel / mutex / wait group it names, a
 //   select's waiters on the task's stack and the channels those name, the captured pcs.
 //   They stay alive until the task, resumed, returns from end_wait.
-// - A reader pins the task (wait_pins += 1) and only then loads wait_reason; if it is
-//   set, the reader may dereference the record until it unpins.
+// - A reader pins the task (wait_pins += 1) and only then loads wait_site; if it is
+//   set, the reader may dereference it (and the record) until it unpins.
 // - end_wait, if a reader may be active (the reader lane of g_park_hooks, park_hooks.hpp,
 //   is non-zero), waits until the task's wait_pins is 0. This is Dekker's pattern on
-//   (wait_reason, wait_pins), where the writer's store is the resumer's, which happens
+//   (wait_site, wait_pins), where the writer's store is the resumer's, which happens
 //   before the task resumes:
-//     writer: store wait_reason=none; (release -> acquire: the run queue); [full
+//     writer: store wait_site=null; (release -> acquire: the run queue); [full
 //             barrier]; load wait_pins
-//     reader: wait_pins += 1;         [full barrier]; load wait_reason
-//   so either the reader sees none (or a later park's record), or the writer sees the
-//   pin and waits: a reader that saw the reason set keeps the task from getting past
+//     reader: wait_pins += 1;       [full barrier]; load wait_site
+//   so either the reader sees null (or a later park's record), or the writer sees the
+//   pin and waits: a reader that saw the site set keeps the task from getting past
 //   end_wait, hence from freeing anything or parking again, until it unpins. In
 //   particular every field it reads after the reason belongs to the same park.
 // - The writer's barrier is free: a reader first raises its lane and then
@@ -77,12 +78,16 @@ inline void end_wait_hooked(TaskRecord* t, std::uint64_t hooks) noexcept {
 }
 
 inline void publish_wait(TaskRecord* t, const WaitSite& site) noexcept {
-  t->wait_site.store(&site, std::memory_order_relaxed);
   t->blocked_since_ns.store(wait_clock_ns(), std::memory_order_relaxed);
-  t->wait_reason.store(site.reason, std::memory_order_release);
+  t->wait_site.store(&site, std::memory_order_release);
 }
 
-// Called by the task on resuming from a park (its resumer stored `none` already); park()
+// The resumer's half: the task is no longer waiting (see the invariants for who calls it).
+inline void clear_wait(TaskRecord* t) noexcept {
+  t->wait_site.store(nullptr, std::memory_order_relaxed);
+}
+
+// Called by the task on resuming from a park (its resumer cleared the site already); park()
 // inlines this check into its own park_hooks() test instead.
 inline void end_wait(TaskRecord* t) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);  // the reader's membarrier orders the CPU
@@ -114,8 +119,8 @@ template <class WhilePinned>
 WaitRecordCopy read_wait_record(const TaskRecord& t, WhilePinned&& while_pinned) {
   WaitRecordCopy copy;
   t.wait_pins.fetch_add(1, std::memory_order_seq_cst);
-  if (t.wait_reason.load(std::memory_order_acquire) != diag::WaitReason::none) {
-    copy.site = *t.wait_site.load(std::memory_order_relaxed);
+  if (const WaitSite* site = t.wait_site.load(std::memory_order_acquire); site != nullptr) {
+    copy.site = *site;
     copy.since_ns = t.blocked_since_ns.load(std::memory_order_relaxed);
     copy.stack_depth = t.wait_stack_depth.load(std::memory_order_relaxed);
     while_pinned(copy);

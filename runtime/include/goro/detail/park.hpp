@@ -125,14 +125,27 @@ class WaitQueue {
   Waiter* tail_ = nullptr;
 };
 
-// What a parked party is waiting for, for diagnostics.
+// What a parked party is waiting for, for diagnostics. It lives in the parking call's
+// frame, which diag's provable-leak analysis scans conservatively (diag/src/provable.cpp):
+// so every byte of it is written, padding included, or the padding would keep a stale
+// pointer from that stack's earlier use (a pointer into another task's frame there hides
+// that task's leak).
 struct WaitSite {
+  constexpr WaitSite(diag::WaitReason reason_, std::source_location where_, const void* object_ = nullptr,
+                     const Waiter* waiters_ = nullptr, std::uint32_t waiter_count_ = 0) noexcept
+      : reason(reason_), where(where_), object(object_), waiters(waiters_), waiter_count(waiter_count_) {}
+
   diag::WaitReason reason;
+  std::uint8_t zeroed_padding[7] = {};
   std::source_location where;
   const void* object = nullptr;      // channel / mutex / wait group, informational
   const Waiter* waiters = nullptr;   // a select's waiters: one per channel case
   std::uint32_t waiter_count = 0;
+  std::uint32_t zeroed_tail = 0;
 };
+static_assert(sizeof(WaitSite) == sizeof(diag::WaitReason) + 7 + sizeof(std::source_location) +
+                                      2 * sizeof(void*) + 2 * sizeof(std::uint32_t),
+              "WaitSite has no padding bytes");
 
 // Fills w.task / w.thread with the calling party.
 void init_waiter(Waiter& w) noexcept;

@@ -75,7 +75,10 @@
 // objects (even one owned by a leaked task), globals, plain threads; ASan's fake stack
 // frames; Context's done channel while a Context or CancelFunc of it lives (its state is
 // on the heap); channels with a pending after() timer; tasks whose memory some visible
-// word (even a stale one) points into.
+// word (even a stale one) points into. Stale words are mostly a stack slot's earlier
+// owners' data, left in the frames a new task has not written yet; the first analysis
+// turns on scrubbing of the top of recycled stacks (stack_pool.hpp), so that tasks
+// spawned after it start clean; deeper stale words (below the top 1 KB) remain possible.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -392,6 +395,9 @@ bool any(const std::vector<char>& v) {
 __attribute__((noinline)) std::vector<TaskInfo> tasks_with_verdicts() {
   // Everything below this frame is the analysis itself (scanned as dead stack otherwise).
   const auto caller_sp = reinterpret_cast<Addr>(__builtin_frame_address(0));
+  // From now on tasks start on scrubbed stacks, free of their slot's earlier owners' words
+  // (stack_pool.hpp): a stale pointer there would hide a leak from this scan.
+  detail::StackPool::enable_scrubbing();
   Pass first;
   run_pass(first, caller_sp, nullptr);
   if (first.cands.empty()) return std::move(first.infos);

@@ -164,6 +164,7 @@ thread_local ThreadCache t_cache;
 StackPool::Slot StackPool::acquire() {
   ThreadCache& cache = t_cache;
   Slot slot;
+  bool recycled = true;
   if (cache.pool == this && cache.count > 0) {
     slot = cache.slots[--cache.count];
   } else {
@@ -183,9 +184,14 @@ StackPool::Slot StackPool::acquire() {
       }
     } else {
       slot = carve();
+      recycled = false;  // fresh from mmap: all zero
     }
   }
   sanitizers::unpoison(usable_bottom(slot.base), usable_size());
+  if (recycled && scrub_recycled_.load(std::memory_order_relaxed)) [[unlikely]] {
+    const std::size_t n = std::min(kScrubBytes, usable_size());
+    std::memset(stack_top(slot.base) - n, 0, n);
+  }
   return slot;
 }
 

@@ -6,9 +6,9 @@
 #   REPS=9 benchmarks/recording_overhead.sh
 #   CALLGRIND=0 benchmarks/recording_overhead.sh   # skip the instruction counts
 #   ALIGN=1 benchmarks/recording_overhead.sh       # both builds with aligned functions/loops
-# Prints one table: ns/op (or ms for skynet) with recording on and off, medians and minima,
-# the relative cost by each (on/off - 1), and a 95% bootstrap interval for the cost by
-# medians (how far chance alone moves it with this many runs). Timings on a shared VM move by a few percent from run to
+# Prints one table: the cost (on/off - 1) as the median over reps of each back-to-back
+# pair's ratio, with a 95% bootstrap interval (how far chance alone moves it with this many
+# runs), and for reference each side's median and minimum and the cost by those. Timings on a shared VM move by a few percent from run to
 # run, so when valgrind is installed it also prints instructions executed (callgrind,
 # which no noise affects) for pingpong, select and skynet at procs=1 (skynet with 100,000
 # leaves: a million needs more memory mappings than valgrind allows). Two builds that differ by a few instructions also differ
@@ -65,28 +65,37 @@ for line in open(sys.argv[1]):
     key = (kv['workload'], ' '.join(f'{k}={kv[k]}' for k in ('procs', 'cap', 'chan') if k in kv))
     metric = float(kv['wall_ms'] if kv['workload'] == 'skynet' else kv['ns_per_op'])
     rows.setdefault(key, {}).setdefault(kv['recording'], {})[kv['rep']] = metric
-# This VM runs a process either in a fast or in a slow mode (pingpong: ~104 or ~140 ns
-# per round trip, for the same binary, from one run to the next), so a median moves by
-# several percent with how many runs of each side drew the slow mode. The table gives the
-# medians and the minima (the fast mode, which noise can only slow down) of each side, and
-# how far the cost by medians can move by chance alone: a 95% bootstrap interval (each
-# side's runs resampled with replacement, the medians' ratio taken, 2,000 times).
-def median_cost_interval(on, off, rounds=2000):
+# This VM's speed drifts with the load its host puts on it (pingpong: ~100 to ~140 ns per
+# round trip for the same binary), so a median of each side moves by several percent with
+# how many of its runs drew a slow period. The two runs of a rep are back to back, and
+# their timings correlate strongly (r ~0.6-0.8 here), so the cost is best read from
+# the pairs: the median over reps of on/off - 1. The table gives that, with a 95% bootstrap
+# interval (reps resampled with replacement, 2,000 times), and each side's median and
+# minimum for reference.
+def paired_cost(on, off):
+    return statistics.median(a / b - 1 for a, b in zip(on, off))
+def paired_interval(on, off, rounds=2000):
     rng = random.Random(1)
-    costs = sorted(statistics.median(rng.choices(on, k=len(on))) /
-                   statistics.median(rng.choices(off, k=len(off))) - 1 for _ in range(rounds))
+    pairs = list(zip(on, off))
+    costs = []
+    for _ in range(rounds):
+        sample = rng.choices(pairs, k=len(pairs))
+        costs.append(paired_cost([a for a, _ in sample], [b for _, b in sample]))
+    costs.sort()
     return costs[int(0.025 * rounds)], costs[int(0.975 * rounds) - 1]
 print(f'runs per side: {max(len(s["on"]) for s in rows.values())}')
-print('| workload | config | unit | on: median | off: median | cost by medians | 95% interval | on: min | off: min | cost by minima |')
-print('|---|---|---|---:|---:|---:|---:|---:|---:|---:|')
+print('| workload | config | unit | cost: median of pairs | 95% interval | on: median | off: median | cost by medians | on: min | off: min | cost by minima |')
+print('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (w, cfg), sides in rows.items():
-    on_runs, off_runs = list(sides['on'].values()), list(sides['off'].values())
+    reps = sorted(set(sides['on']) & set(sides['off']))
+    on_runs, off_runs = [sides['on'][r] for r in reps], [sides['off'][r] for r in reps]
     on, off = statistics.median(on_runs), statistics.median(off_runs)
     on_min, off_min = min(on_runs), min(off_runs)
-    low, high = median_cost_interval(on_runs, off_runs)
+    low, high = paired_interval(on_runs, off_runs)
     unit = 'ms' if w == 'skynet' else 'ns/op'
-    print(f'| {w} | {cfg} | {unit} | {on:.1f} | {off:.1f} | {100 * (on / off - 1):+.1f}% '
+    print(f'| {w} | {cfg} | {unit} | {100 * paired_cost(on_runs, off_runs):+.1f}% '
           f'| {100 * low:+.1f}%..{100 * high:+.1f}% '
+          f'| {on:.1f} | {off:.1f} | {100 * (on / off - 1):+.1f}% '
           f'| {on_min:.1f} | {off_min:.1f} | {100 * (on_min / off_min - 1):+.1f}% |')
 PY
 [ -n "${KEEP_RAW:-}" ] && cp "$raw" "$KEEP_RAW"

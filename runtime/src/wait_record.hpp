@@ -2,9 +2,9 @@
 // how diagnostics read that back while the task may wake at any moment.
 //
 // The writer is the task itself on every park, and its waker, so its side is two plain
-// stores and a load on park, one store by the waker and one load on resume (x86: no locked instruction,
-// no fence). The readers (diag snapshots) are rare and pay for the synchronisation with
-// an asymmetric barrier.
+// stores and a load on park, one store by the waker and one load on resume (x86: no
+// locked instruction, no fence). The readers (diag snapshots) are rare and pay for the
+// synchronisation with an asymmetric barrier.
 //
 //   // writer (scheduler.cpp, park):        // reader (diag.cpp):
 //   publish_wait(t, site);                  WaitRecordReaders scope;   // once per snapshot

@@ -7,13 +7,14 @@
 #   CALLGRIND=0 benchmarks/recording_overhead.sh   # skip the instruction counts
 #   ALIGN=1 benchmarks/recording_overhead.sh       # both builds with aligned functions/loops
 # Prints one table: the cost (on/off - 1) as the median over reps of each back-to-back
-# pair's ratio, with a 95% bootstrap interval (how far chance alone moves it with this many
-# runs), and for reference each side's median and minimum and the cost by those. Timings on a shared VM move by a few percent from run to
-# run, so when valgrind is installed it also prints instructions executed (callgrind,
-# which no noise affects) for pingpong, select and skynet at procs=1 (skynet with 100,000
-# leaves: a million needs more memory mappings than valgrind allows). Two builds that differ by a few instructions also differ
-# in where the hot loops land relative to cache lines and branch-predictor slots, which
-# alone can move a timing by ±5% here either way; ALIGN=1 builds both sides with
+# pair's ratio, with a 95% bootstrap interval (how far chance alone moves it with this
+# many runs), and for reference each side's median and minimum and the cost by those.
+# Timings on a shared VM move by a few percent from run to run, so when valgrind is
+# installed it also prints instructions executed (callgrind, which no noise affects) for
+# pingpong, select and skynet at procs=1 (skynet with 100,000 leaves: a million needs more
+# memory mappings than valgrind allows). Two builds that differ by a few instructions also
+# differ in where the hot loops land relative to cache lines and branch-predictor slots,
+# which alone can move a timing by ±5% here either way; ALIGN=1 builds both sides with
 # -falign-functions=64 -falign-loops=32 so that placement matches.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cstdint>
 #include <source_location>
+#include <type_traits>
 
 #include "goro/wait_reason.hpp"
 
@@ -143,9 +144,7 @@ struct WaitSite {
   std::uint32_t waiter_count = 0;
   std::uint32_t zeroed_tail = 0;
 };
-static_assert(sizeof(WaitSite) == sizeof(diag::WaitReason) + 7 + sizeof(std::source_location) +
-                                      2 * sizeof(void*) + 2 * sizeof(std::uint32_t),
-              "WaitSite has no padding bytes");
+static_assert(std::has_unique_object_representations_v<WaitSite>, "WaitSite has no padding bytes");
 
 // Fills w.task / w.thread with the calling party.
 void init_waiter(Waiter& w) noexcept;

@@ -25,6 +25,9 @@ enum class WaitReason : std::uint8_t {
   rwmutex_rlock,    // RWMutex::lock_shared: a writer holds the lock or is waiting for it
   cond_wait,        // ConditionVariable::wait / wait_for, until notified (or timed out)
   once,             // Once::call while another caller runs the function
+  io_wait,          // goro::io::wait_readable / wait_writable and goro::net calls: the fd is not ready
+  syscall,          // goro::blocking: the call runs on the blocking pool
+  semaphore,        // Semaphore::acquire: not enough units free
 };
 
 // Go's spelling (runtime2.go waitReasonStrings) where Go has one.
@@ -42,6 +45,9 @@ constexpr std::string_view to_string(WaitReason r) noexcept {
     case WaitReason::rwmutex_rlock: return "rwmutex rlock";  // Go: "sync.RWMutex.RLock"
     case WaitReason::cond_wait: return "cond wait";  // Go: "sync.Cond.Wait"
     case WaitReason::once: return "once";  // Go shows sync.Once waiters as "sync.Mutex.Lock"
+    case WaitReason::io_wait: return "IO wait";
+    case WaitReason::syscall: return "syscall";
+    case WaitReason::semaphore: return "semaphore";
   }
   return "unknown";
 }

@@ -9,11 +9,33 @@
 // fire and drop runs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <limits>
 
 namespace goro::detail {
 
 std::int64_t now_ns() noexcept;  // CLOCK_MONOTONIC, ns
+
+inline constexpr std::int64_t kNeverNs = std::numeric_limits<std::int64_t>::max();
+
+// The deadline `d` from `now`, saturated: a negative d is now, and a d that would pass
+// the end of the clock is kNeverNs (a timer that never fires), never a wrapped value.
+constexpr std::int64_t deadline_after_ns(std::int64_t now, std::chrono::nanoseconds d) noexcept {
+  if (d.count() <= 0) return now;
+  if (d.count() >= kNeverNs - now) return kNeverNs;
+  return now + d.count();
+}
+inline std::int64_t deadline_after_ns(std::chrono::nanoseconds d) noexcept {
+  return deadline_after_ns(now_ns(), d);
+}
+
+// A steady_clock time point as a deadline in now_ns()'s clock (both are CLOCK_MONOTONIC
+// on Linux), saturated the same way: time_point::max() is kNeverNs.
+constexpr std::int64_t deadline_ns(std::chrono::steady_clock::time_point t) noexcept {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  return ns < 0 ? 0 : ns;
+}
 
 struct TimerHandle {
   std::uint64_t runtime_id = 0;  // 0: no timer

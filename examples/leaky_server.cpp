@@ -9,10 +9,11 @@
 //   leaky_server [--port N] [--duration S] [--no-traffic]
 //     --port N       serve the debug endpoint on 127.0.0.1:N (default 6060; if it is
 //                    taken, any free port). The address is printed at start.
-//     --duration S   exit after S seconds (default: run until GET /quit or Ctrl-C)
-//     --no-traffic   do not send requests to ourselves; only GET /fetch makes them
+//     --duration S   exit after S seconds (default: run until POST /quit or Ctrl-C)
+//     --no-traffic   do not send requests to ourselves; only POST /fetch makes them
 //
-//   curl http://127.0.0.1:6060/fetch                                   # one request
+//   curl -X POST http://127.0.0.1:6060/fetch                           # one request
+//   curl -X POST http://127.0.0.1:6060/quit                            # exit now
 //   curl 'http://127.0.0.1:6060/debug/pprof/goroutine?debug=1'         # where tasks wait
 //   go tool pprof -top http://127.0.0.1:6060/debug/pprof/goroutine
 #include <goro/debug_server.hpp>
@@ -99,11 +100,15 @@ int main(int argc, char** argv) {
       [&] {
         goro::Channel<int> quit;
         goro::diag::ServeOptions opts;
-        opts.routes.push_back({"/fetch", [] { return handle_request(); }});
-        opts.routes.push_back({"/quit", [quit]() mutable {
+        // Both change state, so both are POST: a link or <img> on a web page cannot
+        // trigger them.
+        opts.routes.push_back({.path = "/fetch", .handler = [] { return handle_request(); }, .method = "POST"});
+        opts.routes.push_back({.path = "/quit",
+                               .handler = [quit]() mutable {
                                  quit.close();
                                  return std::string("bye\n");
-                               }});
+                               },
+                               .method = "POST"});
         goro::diag::DebugServer server;
         try {
           server = goro::diag::serve("127.0.0.1:" + std::to_string(port), opts);
@@ -115,7 +120,8 @@ int main(int argc, char** argv) {
                   << "  go tool pprof -top " << server.url() << "/debug/pprof/goroutine\n"
                   << "  curl '" << server.url() << "/debug/pprof/goroutine?debug=1'\n"
                   << "  curl " << server.url() << "/metrics\n"
-                  << "  curl " << server.url() << "/fetch   (one request; /quit to exit)"
+                  << "  curl -X POST " << server.url() << "/fetch   (one request)\n"
+                  << "  curl -X POST " << server.url() << "/quit    (exit)"
                   << std::endl;
 
         goro::Channel<int> stop_traffic;

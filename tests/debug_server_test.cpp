@@ -186,7 +186,6 @@ TEST(DebugServer, ServesTheStatusPageAndTheDumpBehindEachRow) {
   EXPECT_NE(dump->body.find("2 tasks [chan send"), std::string::npos) << dump->body;
   EXPECT_EQ(c.Get("/debug/goro/site?reason=chan%20send")->status, 400);
   EXPECT_EQ(c.Get("/debug/goro/site?reason=chan%20send&at=nowhere.cpp:1")->status, 404);
-  goro::diag::stop_trend();  // the page started the sampler
 }
 
 TEST(DebugServer, BadRequestsGet4xxAndTheServerKeepsServing) {
@@ -194,8 +193,7 @@ TEST(DebugServer, BadRequestsGet4xxAndTheServerKeepsServing) {
   goro::diag::ServeOptions opts;
   opts.read_timeout = std::chrono::milliseconds(500);
   opts.keep_alive_timeout = std::chrono::seconds(1);
-  auto server = goro::diag::serve(":0", opts);  // no host: loopback
-  EXPECT_EQ(server.host(), "127.0.0.1");
+  auto server = goro::diag::serve("127.0.0.1:0", opts);
   auto c = client_for(server);
   struct Case {
     const char* path;
@@ -217,10 +215,10 @@ TEST(DebugServer, BadRequestsGet4xxAndTheServerKeepsServing) {
 
   // Malformed HTTP, and a request line far too long: 4xx, never a crash.
   EXPECT_EQ(raw_exchange(server.port(), "GARBAGE\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
-  EXPECT_EQ(raw_exchange(server.port(), "GET /metrics HTTP/9.9\r\nHost: x\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 4", 0), 0u);
-  const std::string long_line = "GET /" + std::string(100000, 'a') + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  EXPECT_EQ(raw_exchange(server.port(), long_line).rfind("HTTP/1.1 4", 0), 0u);
-  const std::string big_body = "POST /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
+  EXPECT_EQ(raw_exchange(server.port(), "GET /metrics HTTP/9.9\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 4", 0), 0u);
+  const std::string long_line = "GET /" + std::string(100000, 'a') + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  EXPECT_EQ(raw_exchange(server.port(), long_line).rfind("HTTP/1.1 431", 0), 0u);
+  const std::string big_body = "POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 10000000\r\n\r\n";
   EXPECT_EQ(raw_exchange(server.port(), big_body).rfind("HTTP/1.1 4", 0), 0u);
 
   auto ok = c.Get("/metrics");
@@ -412,11 +410,52 @@ TEST(DebugServer, LeakyServerExampleServesItsLeaks) {
   auto proto = c.Get("/debug/pprof/goroutine");
   ASSERT_TRUE(proto);
   EXPECT_EQ(proto->status, 200);
-  auto stop = c.Get("/quit");  // the example's own route: exit now
-  EXPECT_TRUE(stop);
+  auto refused = c.Get("/quit");  // changes state: POST only
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 405);
+  auto stop = c.Post("/quit", "", "text/plain");  // the example's own route: exit now
+  ASSERT_TRUE(stop);
+  EXPECT_EQ(stop->status, 200);
   while (std::fgets(line, sizeof line, child)) seen += line;
   const int status = ::pclose(child);
   EXPECT_TRUE(WIFEXITED(status)) << seen;
+}
+
+// Without its own traffic, leaky_server changes state only on POST: GET /fetch and
+// GET /quit (what a link or an <img> on a web page would send) are refused.
+// GORO_DEADLOCK_MS=0: with every task idle, the deadlock detector must not end it while
+// it waits for requests.
+TEST(DebugServer, LeakyServerChangesStateOnlyOnPost) {
+  FILE* child = ::popen("GORO_DEADLOCK_MS=0 " GORO_LEAKY_SERVER " --port 0 --no-traffic --duration 60 2>&1", "r");
+  ASSERT_NE(child, nullptr);
+  std::string address, seen;
+  char line[1024];
+  while (address.empty() && std::fgets(line, sizeof line, child)) {
+    seen += line;
+    std::smatch m;
+    std::string l = line;
+    if (std::regex_search(l, m, std::regex(R"(http://(127\.0\.0\.1:[0-9]+))"))) address = m[1];
+  }
+  ASSERT_FALSE(address.empty()) << seen;
+  while (seen.find("/quit") == std::string::npos && std::fgets(line, sizeof line, child)) seen += line;
+  EXPECT_NE(seen.find("curl -X POST http://" + address + "/fetch"), std::string::npos) << seen;
+  httplib::Client c("127.0.0.1", std::stoi(address.substr(address.find(':') + 1)));
+  c.set_read_timeout(gt::kWatchdog);
+  for (const char* path : {"/fetch", "/quit"}) {
+    auto r = c.Get(path);
+    ASSERT_TRUE(r) << path << ": " << httplib::to_string(r.error()) << "\n" << seen;
+    EXPECT_EQ(r->status, 405) << path;
+  }
+  auto fetched = c.Post("/fetch", "", "text/plain");
+  ASSERT_TRUE(fetched);
+  EXPECT_EQ(fetched->status, 200);
+  EXPECT_TRUE(fetched->body == "answer: 42\n" || fetched->body == "timed out\n") << fetched->body;
+  auto stop = c.Post("/quit", "", "text/plain");
+  ASSERT_TRUE(stop);
+  EXPECT_EQ(stop->status, 200);
+  while (std::fgets(line, sizeof line, child)) seen += line;
+  const int status = ::pclose(child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << seen;
 }
 #endif
 

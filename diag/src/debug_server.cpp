@@ -1,30 +1,55 @@
-// diag/src/debug_server.cpp — the HTTP debug endpoint (goro/debug_server.hpp), on
-// Debian's cpp-httplib.
+// diag/src/debug_server.cpp — the HTTP debug endpoint (goro/debug_server.hpp): a small
+// HTTP/1.1 server on poll(2), one thread per connection, every resource bounded.
 //
-// Threads: one listener thread (listen_after_bind: accepts, hands each connection to
-// the pool) and `threads` pool threads that run the handlers. None of them is a goro
-// worker, and goro's handlers only read snapshots (diag::tasks(), the block table, the
-// registry), so the endpoint answers while every worker is blocked or busy. (Routes the
-// program adds run its own code on these threads.)
+// Why not a library: cpp-httplib (used before) bounds each read but not a whole
+// request, so a client sending a byte a second holds a thread indefinitely; it accepts
+// without limit (exhausting the host's file descriptors) and keeps headers without a
+// total cap (200 MB of header lines raised the host's RSS from 9 to 403 MB). Boost.Beast
+// has the limits but brings Asio's weight into every program that serves the endpoint.
+// The subset of HTTP a debug endpoint needs (GET/HEAD/POST, Content-Length bodies,
+// keep-alive) fits in this file with each limit explicit.
 //
-// Invariants: State is created fully (routes, timeouts, bound socket) before the
-// listener thread starts, and the listener is joined before State is destroyed; after
-// start, only httplib's own threads touch `server`, except stop(), which httplib allows
-// from any thread. serve() returns only once httplib reports it running (or the
-// listener gave up): httplib's stop() is a no-op before that, so a stop() issued
-// earlier would be lost and the join would never return.
+// Threads: the acceptor polls the listening socket and `wake` (an eventfd written by
+// stop()); each accepted connection runs on its own thread, at most max_connections at
+// once. A connection thread reads with poll() against the request's absolute deadline
+// (and `wake`), so it never waits past read_timeout for a request, write_timeout for a
+// response or keep_alive_timeout between requests. Handlers run on connection threads
+// (never goro workers; goro's handlers only read snapshots), at most `threads` at once
+// (`handler_slots`).
+//
+// Lock discipline: `mu` protects `connections` (threads not yet joined). The acceptor
+// adds to `connections` and joins the ones marked done; stop() wakes every poll (the
+// eventfd), joins the acceptor, then joins `connections`. `active`
+// (connections open, for the cap) is atomic: the acceptor reads it, connection threads
+// decrement it last. State outlives every thread: stop() joins them all before it is
+// destroyed. Options and the listening socket are written before the acceptor starts
+// and are read-only after.
 #include "goro/debug_server.hpp"
 
-#include <httplib.h>
-
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <list>
+#include <map>
+#include <mutex>
+#include <semaphore>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "../../runtime/src/log.hpp"
+#include "goro/detail/report.hpp"
 #include "goro/diag.hpp"
 #include "goro/metrics.hpp"
 #include "goro/profile.hpp"
@@ -32,15 +57,37 @@
 
 namespace goro::diag {
 
+using Clock = std::chrono::steady_clock;
+
 struct DebugServer::State {
-  httplib::Server server;
-  std::thread listener;
-  std::atomic<bool> listener_done{false};  // listen_after_bind returned
+  explicit State(const ServeOptions& o)
+      : opts(o), handler_slots(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(o.threads, 1, 1024))) {}
+  ~State() {
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (wake_fd >= 0) ::close(wake_fd);
+  }
+  const ServeOptions opts;
+  std::counting_semaphore<1024> handler_slots;
+  int listen_fd = -1;
+  int wake_fd = -1;  // readable once stop() has begun
   std::string host;
   int port = 0;
+  std::thread acceptor;
+  std::atomic<std::size_t> active{0};
+
+  struct Connection {
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  std::mutex mu;
+  std::list<Connection> connections;  // guarded by mu
 };
 
 namespace {
+
+using State = DebugServer::State;
+
+// ---- addresses ---------------------------------------------------------------------
 
 struct HostPort {
   std::string host;
@@ -48,10 +95,9 @@ struct HostPort {
 };
 
 HostPort parse_address(std::string_view address) {
-  auto bad = [&](const char* why) {
-    return std::invalid_argument("goro::diag::serve: bad address \"" + std::string(address) +
-                                 "\": " + why +
-                                 " (expected host:port, e.g. \"127.0.0.1:6060\", \":0\" or "
+  auto bad = [&](const std::string& why) {
+    return std::invalid_argument("goro::diag::serve: bad address \"" + std::string(address) + "\": " + why +
+                                 " (expected host:port, e.g. \"127.0.0.1:6060\", \"127.0.0.1:0\" or "
                                  "\"[::1]:6060\")");
   };
   const std::size_t colon = address.rfind(':');
@@ -65,49 +111,263 @@ HostPort parse_address(std::string_view address) {
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535)
     throw bad("the port is not a number from 0 to 65535");
-  return {host.empty() ? std::string("127.0.0.1") : std::string(host), port};
+  return {std::string(host), port};
 }
+
+bool is_loopback(const sockaddr* sa) {
+  if (sa->sa_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr) >> 24) == 127;
+  if (sa->sa_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&a);
+  }
+  return false;
+}
+
+struct AddrInfoDeleter {
+  void operator()(addrinfo* ai) const { ::freeaddrinfo(ai); }
+};
+
+// Resolves `where` for a listening socket; refuses non-loopback addresses (an empty host
+// included: it means every interface to most tools) unless the options allow them.
+std::unique_ptr<addrinfo, AddrInfoDeleter> resolve(std::string_view address, const HostPort& where,
+                                                   const ServeOptions& opts) {
+  const std::string opt_in =
+      "; serve the endpoint on loopback (\"127.0.0.1:" + std::to_string(where.port) +
+      "\"), or set ServeOptions::allow_non_loopback = true to expose it to other machines (it has no "
+      "authentication)";
+  if (where.host.empty() && !opts.allow_non_loopback)
+    throw std::invalid_argument("goro::diag::serve: \"" + std::string(address) +
+                                "\" names no host, which means every interface" + opt_in);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(where.host.empty() ? nullptr : where.host.c_str(),
+                               std::to_string(where.port).c_str(), &hints, &found);
+  if (rc != 0)
+    throw std::invalid_argument("goro::diag::serve: cannot resolve the host of \"" + std::string(address) +
+                                "\": " + ::gai_strerror(rc));
+  std::unique_ptr<addrinfo, AddrInfoDeleter> list(found);
+  for (addrinfo* ai = found; ai; ai = ai->ai_next)
+    if (!is_loopback(ai->ai_addr) && !opts.allow_non_loopback)
+      throw std::invalid_argument("goro::diag::serve: \"" + std::string(address) +
+                                  "\" is not a loopback address" + opt_in);
+  return list;
+}
+
+std::string numeric_host(const sockaddr* sa, socklen_t len) {
+  char buf[NI_MAXHOST] = "";
+  ::getnameinfo(sa, len, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
+  return buf;
+}
+
+// ---- requests and responses --------------------------------------------------------
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// %XX decoding (and '+' as a space in a query); false for a malformed escape.
+bool url_decode(std::string_view in, bool plus_is_space, std::string* out) {
+  out->clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%') {
+      if (i + 2 >= in.size()) return false;
+      const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out->push_back(plus_is_space && in[i] == '+' ? ' ' : in[i]);
+    }
+  }
+  return true;
+}
+
+struct Request {
+  std::string method, path, version;
+  std::map<std::string, std::string> params;   // the query, decoded
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::string body;
+  bool has_param(const std::string& k) const { return params.count(k) != 0; }
+  std::string param(const std::string& k) const {
+    auto it = params.find(k);
+    return it == params.end() ? std::string() : it->second;
+  }
+  std::string header(const std::string& k) const {
+    auto it = headers.find(k);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+Response text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+  }
+}
+
+std::string serialize(const Response& r, bool head_only, bool keep_alive) {
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
+  out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
+  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  if (!head_only) out += r.body;
+  return out;
+}
+
+// Parses the request line and headers (`head`, without the blank line). Returns 0 or
+// the status to refuse the request with.
+int parse_head(std::string_view head, Request* req) {
+  std::size_t eol = head.find("\r\n");
+  const std::string_view line = head.substr(0, eol);
+  const std::size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 == sp1) return 400;
+  req->method = std::string(line.substr(0, sp1));
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  req->version = std::string(line.substr(sp2 + 1));
+  if (req->version != "HTTP/1.1" && req->version != "HTTP/1.0") return 400;
+  if (target.empty() || target.front() != '/') return 400;
+  const std::size_t q = target.find('?');
+  if (!url_decode(target.substr(0, q), false, &req->path)) return 400;
+  if (q != std::string_view::npos) {
+    std::string_view query = target.substr(q + 1);
+    while (!query.empty()) {
+      const std::size_t amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      const std::size_t eq = pair.find('=');
+      std::string k, v;
+      if (!url_decode(pair.substr(0, eq), true, &k)) return 400;
+      if (eq != std::string_view::npos && !url_decode(pair.substr(eq + 1), true, &v)) return 400;
+      if (!k.empty()) req->params.emplace(std::move(k), std::move(v));
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    }
+  }
+  while (eol != std::string_view::npos) {
+    const std::size_t start = eol + 2;
+    eol = head.find("\r\n", start);
+    const std::string_view field = head.substr(start, eol == std::string_view::npos ? eol : eol - start);
+    if (field.empty()) continue;
+    const std::size_t colon = field.find(':');
+    if (colon == std::string_view::npos || colon == 0) return 400;
+    std::string name = lower(field.substr(0, colon));
+    if (name.find_first_of(" \t") != std::string::npos) return 400;
+    std::string value(trim(field.substr(colon + 1)));
+    auto [it, fresh] = req->headers.emplace(std::move(name), value);
+    if (!fresh && (it->first == "host" || it->first == "content-length")) return 400;  // ambiguous
+  }
+  return 0;
+}
+
+// The host part of a Host header or Origin authority: "localhost:6060" -> "localhost",
+// "[::1]:6060" -> "[::1]".
+std::string host_name(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const std::size_t close = authority.find(']');
+    return lower(authority.substr(0, close == std::string_view::npos ? authority.size() : close + 1));
+  }
+  return lower(authority.substr(0, authority.find(':')));
+}
+
+bool host_allowed(std::string_view host_header, const ServeOptions& opts, const std::string& bound_host) {
+  if (host_header.empty()) return false;
+  const std::string name = host_name(host_header);
+  if (name == "localhost" || name == "127.0.0.1" || name == "[::1]") return true;
+  if (!bound_host.empty() && (name == lower(bound_host) || name == "[" + lower(bound_host) + "]")) return true;
+  for (const std::string& allowed : opts.allowed_hosts) {
+    if (allowed == "*") return true;
+    const bool with_port = allowed.find(':') != std::string::npos && allowed.back() != ']';
+    if (with_port ? lower(host_header) == lower(allowed) : name == lower(allowed)) return true;
+  }
+  return false;
+}
+
+// A browser labels a request a page of another site makes (a form posted to us):
+// Sec-Fetch-Site says so, and Origin names a host other than ours. A POST like that is
+// refused; curl and other tools send neither header.
+bool cross_site(const Request& req) {
+  const std::string fetch_site = req.header("sec-fetch-site");
+  if (!fetch_site.empty() && fetch_site != "same-origin" && fetch_site != "none") return true;
+  const std::string origin = req.header("origin");
+  if (origin.empty()) return false;
+  const std::size_t scheme = origin.find("://");
+  if (scheme == std::string::npos) return true;  // "null" and the like
+  return lower(std::string_view(origin).substr(scheme + 3)) != lower(req.header("host"));
+}
+
+// ---- the routes --------------------------------------------------------------------
 
 // ?debug=N: absent is 0; anything but a non-negative integer is the client's error.
 // Larger levels mean "the most detail", as in Go.
-bool parse_debug(const httplib::Request& req, int* debug) {
+bool parse_debug(const Request& req, int* debug) {
   *debug = 0;
   if (!req.has_param("debug")) return true;
-  const std::string v = req.get_param_value("debug");
+  const std::string v = req.param("debug");
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *debug);
   if (ec != std::errc() || end != v.data() + v.size() || *debug < 0) return false;
   *debug = std::min(*debug, 2);
   return true;
 }
 
-void text(httplib::Response& res, int status, const std::string& body) {
-  res.status = status;
-  res.set_content(body, "text/plain; charset=utf-8");
-}
-
-void serve_profile(const std::string& name, const httplib::Request& req, httplib::Response& res) {
+Response serve_profile(const std::string& name, const Request& req) {
   int debug = 0;
-  if (!parse_debug(req, &debug)) {
-    text(res, 400, "bad debug parameter \"" + req.get_param_value("debug") +
-                       "\": expected 0 (gzipped profile.proto), 1 (text) or 2 (Go dump)\n");
-    return;
-  }
-  if (req.has_param("seconds")) {
-    text(res, 400, "goro serves cumulative profiles only: drop the seconds parameter\n");
-    return;
-  }
+  if (!parse_debug(req, &debug))
+    return text(400, "bad debug parameter \"" + req.param("debug") +
+                         "\": expected 0 (gzipped profile.proto), 1 (text) or 2 (Go dump)\n");
+  if (req.has_param("seconds")) return text(400, "goro serves cumulative profiles only: drop the seconds parameter\n");
   if (name == "block" && debug > 1) debug = 1;
   std::ostringstream out;
-  if (!write_profile(out, name, debug)) {
-    text(res, 404, "Unknown profile: " + name + "\n");
-    return;
-  }
+  if (!write_profile(out, name, debug)) return text(404, "Unknown profile: " + name + "\n");
+  Response r = text(200, out.str());
   if (debug == 0) {
-    res.set_header("Content-Disposition", "attachment; filename=\"" + name + "\"");
-    res.set_content(out.str(), "application/octet-stream");
-  } else {
-    res.set_content(out.str(), "text/plain; charset=utf-8");
+    r.content_type = "application/octet-stream";
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
   }
+  return r;
 }
 
 std::string index_html() {
@@ -132,70 +392,293 @@ std::string index_html() {
   return html.str();
 }
 
-// httplib matches paths as regular expressions; a user's path is literal.
-std::string regex_escape(const std::string& path) {
-  std::string out;
-  for (char c : path) {
-    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
+Response html(std::string body) {
+  Response r = text(200, std::move(body));
+  r.content_type = "text/html; charset=utf-8";
+  return r;
 }
 
-void add_routes(httplib::Server& server, const ServeOptions& opts) {
-  for (const auto& route : opts.routes)
-    server.Get(regex_escape(route.path),
-               [handler = route.handler, type = route.content_type](const httplib::Request&,
-                                                                    httplib::Response& res) {
-                 res.set_content(handler(), type);
-               });
-  auto index = [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(index_html(), "text/html; charset=utf-8");
+// The status page never starts the sampler itself (a GET must not change state): when
+// there is no trend to plot, it offers a button that POSTs /debug/goro/trend.
+Response status_page(const std::string& trend_action) {
+  StatusPageOptions page;
+  page.start_sampler = false;
+  std::string body = status_page_html(page);
+  const std::size_t no_trend = body.find("<p id=\"no-trend\">");
+  if (no_trend != std::string::npos) {
+    const std::size_t after = body.find("</p>\n", no_trend);
+    if (after != std::string::npos)
+      body.insert(after + 5, "<form id=\"start-trend\" method=\"post\" action=\"" + trend_action +
+                                 "\"><p>Trend sampling is off; POST to /debug/goro/trend to start it: "
+                                 "<button type=\"submit\">start sampling (1 s)</button></p></form>\n");
+  }
+  return html(std::move(body));
+}
+
+// One route: its method, and the handler for the request.
+Response route(const Request& req, const ServeOptions& opts) {
+  const bool get = req.method == "GET" || req.method == "HEAD", post = req.method == "POST";
+  auto only = [&](const char* allowed) {
+    Response r = text(405, "405 method not allowed: " + req.path + " accepts " + allowed + "\n");
+    r.headers.emplace_back("Allow", allowed);
+    return r;
   };
-  server.Get("/debug/pprof/", index);
-  server.Get("/debug/pprof", index);
-  server.Get(R"(/debug/pprof/([^/]+))", [](const httplib::Request& req, httplib::Response& res) {
-    serve_profile(req.matches[1], req, res);
-  });
-  // The page for people (goro/status_page.hpp) and the dump behind each of its rows.
-  auto status = [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(status_page_html(), "text/html; charset=utf-8");
-  };
-  server.Get("/debug/goro/", status);
-  server.Get("/debug/goro", status);
-  server.Get("/debug/goro/site", [](const httplib::Request& req, httplib::Response& res) {
+  for (const ServeOptions::Route& user : opts.routes) {
+    if (user.path != req.path) continue;
+    const bool wants_post = user.method == "POST";
+    if (wants_post ? !post : !get) return only(wants_post ? "POST" : "GET, HEAD");
+    Response r = text(200, user.handler());
+    r.content_type = user.content_type;
+    return r;
+  }
+  const std::string& p = req.path;
+  if (p == "/debug/goro/trend") {
+    if (!post) return only("POST");
+    detail::start_trend_sampler(std::chrono::seconds(1));
+    Response r = text(303, "trend sampling started: see /debug/goro/\n");
+    r.headers.emplace_back("Location", "/debug/goro/");
+    return r;
+  }
+  const bool known = p == "/debug/pprof/" || p == "/debug/pprof" || p == "/debug/goro/" || p == "/debug/goro" ||
+                     p == "/debug/goro/site" || p == "/metrics" ||
+                     (p.rfind("/debug/pprof/", 0) == 0 && p.find('/', 13) == std::string::npos);
+  if (!known) return text(404, "404 not found: see /debug/pprof/ for the routes\n");
+  if (!get) return only("GET, HEAD");
+  if (p == "/debug/pprof/" || p == "/debug/pprof") return html(index_html());
+  if (p == "/debug/goro/") return status_page("trend");
+  if (p == "/debug/goro") return status_page("goro/trend");
+  if (p == "/debug/goro/site") {
     if (!req.has_param("reason") || !req.has_param("at"))
-      return text(res, 400, "400 bad request: /debug/goro/site?reason=<reason>&at=<file:line>\n");
-    std::string dump = site_dump_text(req.get_param_value("reason"), req.get_param_value("at"));
-    if (dump.empty()) return text(res, 404, "404 no task waits there now\n");
-    text(res, 200, std::move(dump));
-  });
-  server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+      return text(400, "400 bad request: /debug/goro/site?reason=<reason>&at=<file:line>\n");
+    std::string dump = site_dump_text(req.param("reason"), req.param("at"));
+    if (dump.empty()) return text(404, "404 no task waits there now\n");
+    return text(200, std::move(dump));
+  }
+  if (p == "/metrics") {
     std::ostringstream out;
     write_metrics(out);
-    res.set_content(out.str(), std::string(kMetricsContentType));
-  });
-  // Errors without a body of their own (httplib's 404, 400, 413, ...) get a short one.
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
-      const char* what = res.status == 404   ? "not found: see /debug/pprof/ for the routes"
-                         : res.status == 413 ? "request too large"
-                         : res.status < 500  ? "bad request"
-                                             : "server error";
-      text(res, res.status, std::to_string(res.status) + " " + what + "\n");
+    Response r = text(200, out.str());
+    r.content_type = std::string(kMetricsContentType);
+    return r;
+  }
+  return serve_profile(p.substr(13), req);
+}
+
+// ---- connections -------------------------------------------------------------------
+
+enum class Io { ok, closed, timeout, stopped };
+
+// Waits until `fd` is ready for `events` (POLLIN/POLLOUT), the deadline passes, or stop()
+// begins (only while reading: a response in progress is let finish).
+Io wait_ready(const State& s, int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return Io::timeout;
+    pollfd fds[2] = {{fd, events, 0}, {s.wake_fd, POLLIN, 0}};
+    const int n = ::poll(fds, events == POLLIN ? 2 : 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+    if (n < 0 && errno != EINTR) return Io::closed;
+    if (n <= 0) continue;
+    if (events == POLLIN && fds[1].revents) return Io::stopped;
+    if (fds[0].revents) return Io::ok;
+  }
+}
+
+// Reads what is available into `buf`, at most `max_total` bytes in all.
+Io read_some(const State& s, int fd, std::string* buf, std::size_t max_total, Clock::time_point deadline) {
+  if (Io w = wait_ready(s, fd, POLLIN, deadline); w != Io::ok) return w;
+  char chunk[16 * 1024];
+  const std::size_t want = std::min(sizeof chunk, max_total - std::min(max_total, buf->size()));
+  if (want == 0) return Io::ok;
+  const ssize_t n = ::recv(fd, chunk, want, 0);
+  if (n == 0) return Io::closed;
+  if (n < 0) return errno == EAGAIN || errno == EINTR ? Io::ok : Io::closed;
+  buf->append(chunk, static_cast<std::size_t>(n));
+  return Io::ok;
+}
+
+bool write_all(const State& s, int fd, std::string_view out, Clock::time_point deadline) {
+  while (!out.empty()) {
+    if (wait_ready(s, fd, POLLOUT, deadline) != Io::ok) return false;
+    const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+    if (n > 0) out.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// Closing with unread bytes pending makes the kernel send a reset, which can destroy
+// the refusal just written before the client reads it. So, as Go's net/http does, stop
+// sending and discard what still arrives, up to a bound in bytes and time.
+void drain_before_close(const State& s, int fd) {
+  ::shutdown(fd, SHUT_WR);
+  constexpr std::size_t kMaxDrain = 256 * 1024;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(500);
+  std::string sink;
+  for (std::size_t drained = 0; drained < kMaxDrain;) {
+    sink.clear();
+    if (read_some(s, fd, &sink, kMaxDrain, deadline) != Io::ok) return;
+    drained += sink.size();
+  }
+}
+
+// The request's answer, or the refusal of a request that is not for us.
+Response answer(State& s, const Request& req) {
+  if (!host_allowed(req.header("host"), s.opts, s.host))
+    return text(403, "403 forbidden: the Host header must name the loopback interface (localhost, 127.0.0.1 or "
+                     "[::1]) or a host in ServeOptions::allowed_hosts\n");
+  if (req.method == "POST" && cross_site(req))
+    return text(403, "403 forbidden: a cross-site POST (a web page may not change this program's state)\n");
+  if (req.method != "GET" && req.method != "HEAD" && req.method != "POST")
+    return text(405, "405 method not allowed: the debug endpoint accepts GET, HEAD and POST\n");
+  s.handler_slots.acquire();
+  Response r;
+  try {
+    r = route(req, s.opts);
+  } catch (const std::exception& e) {
+    r = text(500, std::string("goro debug server: ") + e.what() + "\n");
+  } catch (...) {
+    r = text(500, "goro debug server: unknown exception\n");
+  }
+  s.handler_slots.release();
+  return r;
+}
+
+void serve_connection(State& s, int fd) {
+  const ServeOptions& o = s.opts;
+  std::string buf;  // bytes read and not yet consumed (a pipelined request's start)
+  Clock::time_point request_start = Clock::now();
+  for (std::size_t served = 0;; ++served) {
+    if (served > 0) {
+      // Keep-alive: wait for the next request's first byte, then give it the whole
+      // read_timeout from there.
+      const auto idle_deadline = Clock::now() + o.keep_alive_timeout;
+      while (buf.empty())
+        if (read_some(s, fd, &buf, o.max_header_bytes, idle_deadline) != Io::ok) return;
+      request_start = Clock::now();
     }
-  });
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr error) {
-    std::string what = "unknown exception";
+    const auto deadline = request_start + o.read_timeout;
+    auto refuse = [&](int status, const std::string& why) {
+      if (write_all(s, fd, serialize(text(status, std::to_string(status) + " " + why + "\n"), false, false),
+                    Clock::now() + o.write_timeout))
+        drain_before_close(s, fd);
+    };
+    std::size_t head_end;
+    while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+      if (buf.size() > o.max_header_bytes)
+        return refuse(431, "request header fields too large: the limit is ServeOptions::max_header_bytes = " +
+                               std::to_string(o.max_header_bytes));
+      // Read one byte past the limit, so that a head of exactly the limit still fits.
+      const Io r = read_some(s, fd, &buf, o.max_header_bytes + 4, deadline);
+      if (r == Io::timeout && !buf.empty()) return refuse(408, "request timeout: the request took too long");
+      if (r != Io::ok) return;
+    }
+    if (head_end + 4 > o.max_header_bytes + 4)
+      return refuse(431, "request header fields too large: the limit is ServeOptions::max_header_bytes = " +
+                             std::to_string(o.max_header_bytes));
+    Request req;
+    if (int status = parse_head(std::string_view(buf).substr(0, head_end), &req); status != 0)
+      return refuse(status, "bad request: malformed request line or header");
+    buf.erase(0, head_end + 4);
+    if (!req.header("transfer-encoding").empty())
+      return refuse(411, "length required: send a body with Content-Length");
+    std::size_t length = 0;
+    if (const std::string cl = req.header("content-length"); !cl.empty()) {
+      auto [end, ec] = std::from_chars(cl.data(), cl.data() + cl.size(), length);
+      if (ec == std::errc::result_out_of_range) length = SIZE_MAX;
+      else if (ec != std::errc() || end != cl.data() + cl.size())
+        return refuse(400, "bad request: malformed Content-Length");
+    }
+    if (length > o.max_request_bytes)
+      return refuse(413, "request too large: the body limit is ServeOptions::max_request_bytes = " +
+                             std::to_string(o.max_request_bytes));
+    while (buf.size() < length) {
+      const Io r = read_some(s, fd, &buf, length, deadline);
+      if (r == Io::timeout) return refuse(408, "request timeout: the request took too long");
+      if (r != Io::ok) return;
+    }
+    req.body = buf.substr(0, length);
+    buf.erase(0, length);
+
+    const std::string connection = lower(req.header("connection"));
+    bool keep_alive = req.version == "HTTP/1.1" ? connection != "close" : connection == "keep-alive";
+    keep_alive = keep_alive && served + 1 < o.keep_alive_max_requests;
+    const Response r = answer(s, req);
+    if (r.status >= 400 && r.status != 404 && r.status != 405) keep_alive = false;
+    if (!write_all(s, fd, serialize(r, req.method == "HEAD", keep_alive), Clock::now() + o.write_timeout)) return;
+    if (!keep_alive) return;
+  }
+}
+
+// Whether the process has at least `min_free` descriptors left after `fd`. File
+// descriptors are allocated lowest first, so every number below a fresh one is taken.
+bool fd_headroom(int fd, std::size_t min_free) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return true;
+  return static_cast<rlim_t>(fd) + 1 + min_free <= lim.rlim_cur;
+}
+
+void reap_done(State& s) {
+  std::lock_guard lock(s.mu);
+  for (auto it = s.connections.begin(); it != s.connections.end();) {
+    if (it->done.load(std::memory_order_acquire)) {
+      it->thread.join();
+      it = s.connections.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void accept_loop(State& s) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 56\r\n"
+      "Connection: close\r\n\r\n503 the program is short of file descriptors: try again\n";
+  for (;;) {
+    reap_done(s);
+    if (s.active.load() >= s.opts.max_connections) {
+      // At the cap: further connections wait in the listen backlog (holding none of our
+      // descriptors) until a connection ends; every one ends within its timeouts.
+      pollfd wake{s.wake_fd, POLLIN, 0};
+      if (::poll(&wake, 1, 10) > 0) return;
+      continue;
+    }
+    pollfd fds[2] = {{s.listen_fd, POLLIN, 0}, {s.wake_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if (fds[1].revents) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    const int fd = ::accept4(s.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      // Out of descriptors (or memory): back off rather than spin on the pending one.
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        pollfd wake{s.wake_fd, POLLIN, 0};
+        if (::poll(&wake, 1, 100) > 0) return;
+      }
+      continue;
+    }
+    if (!fd_headroom(fd, s.opts.min_free_fds)) {
+      (void)::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      continue;
+    }
+    s.active.fetch_add(1);
+    std::lock_guard lock(s.mu);
+    State::Connection& c = s.connections.emplace_back();
     try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
+      c.thread = std::thread([&s, &c, fd] {
+        try {
+          serve_connection(s, fd);
+        } catch (...) {  // out of memory for a response: drop this connection only
+        }
+        ::close(fd);
+        s.active.fetch_sub(1);
+        c.done.store(true, std::memory_order_release);
+      });
+    } catch (const std::system_error&) {  // no thread to be had: refuse this one
+      s.connections.pop_back();
+      s.active.fetch_sub(1);
+      ::close(fd);
     }
-    text(res, 500, "goro debug server: " + what + "\n");
-  });
+  }
 }
 
 }  // namespace
@@ -231,51 +714,59 @@ std::string DebugServer::url() const { return state_ ? "http://" + address() : "
 
 void DebugServer::stop() noexcept {
   if (!state_) return;
-  state_->server.stop();
-  if (state_->listener.joinable()) state_->listener.join();
+  const std::uint64_t one = 1;
+  (void)!::write(state_->wake_fd, &one, sizeof one);
+  if (state_->acceptor.joinable()) state_->acceptor.join();
+  {
+    std::lock_guard lock(state_->mu);
+    for (State::Connection& c : state_->connections) c.thread.join();
+    state_->connections.clear();
+  }
   state_.reset();
 }
 
 DebugServer serve(std::string_view address, const ServeOptions& opts) {
   const HostPort where = parse_address(address);
-  auto state = std::make_unique<DebugServer::State>();
-  httplib::Server& server = state->server;
-  const std::size_t threads = std::max<std::size_t>(opts.threads, 1);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_read_timeout(opts.read_timeout);
-  server.set_write_timeout(opts.write_timeout);
-  server.set_keep_alive_timeout(opts.keep_alive_timeout.count());
-  server.set_keep_alive_max_count(opts.keep_alive_max_requests);
-  server.set_payload_max_length(opts.max_request_bytes);
-  // httplib's default sets SO_REUSEPORT, which would let a second server (another
-  // process, another serve() call) share a taken port and split the requests; we want
-  // the bind to fail instead. SO_REUSEADDR still allows a restart over TIME_WAIT.
-  server.set_socket_options([](socket_t sock) {
+  const auto resolved = resolve(address, where, opts);
+  auto state = std::make_unique<State>(opts);
+  int last_errno = 0;
+  for (addrinfo* ai = resolved.get(); ai && state->listen_fd < 0; ai = ai->ai_next) {
+    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+    if (fd < 0) {
+      last_errno = errno;
+      continue;
+    }
+    // SO_REUSEADDR allows a restart over TIME_WAIT; no SO_REUSEPORT, which would let a
+    // second server share a taken port and split the requests.
     int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  add_routes(server, opts);
-
-  state->host = where.host;
-  if (where.port == 0) {
-    state->port = server.bind_to_any_port(where.host);
-  } else {
-    state->port = server.bind_to_port(where.host, where.port) ? where.port : -1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 64) == 0) {
+      state->listen_fd = fd;
+    } else {
+      last_errno = errno;
+      ::close(fd);
+    }
   }
-  if (state->port <= 0)
+  if (state->listen_fd < 0)
     throw std::runtime_error("goro::diag::serve: cannot listen on \"" + std::string(address) +
-                             "\" (port in use, or not a local address?); pick another "
-                             "address, or port 0 for any free port");
-  httplib::Server* raw = &server;
-  std::atomic<bool>* listener_done = &state->listener_done;
-  state->listener = std::thread([raw, listener_done] {
-    raw->listen_after_bind();
-    listener_done->store(true);
-  });
-  // httplib's stop() does nothing until the listener runs: wait for it, so that a
-  // stop() right after serve() cannot be lost (and leave a thread to join forever).
-  while (!server.is_running() && !listener_done->load())
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
+                             "\": " + std::strerror(last_errno) +
+                             "; pick another address, or port 0 for any free port");
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(state->listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  state->host = numeric_host(reinterpret_cast<sockaddr*>(&bound), len);
+  state->port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                  : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (!is_loopback(reinterpret_cast<sockaddr*>(&bound)))
+    detail::logger().warn(
+        "goro debug endpoint: listening on {} (ServeOptions::allow_non_loopback): other machines can read "
+        "this program's task dumps and metrics, and there is no authentication",
+        state->host + ":" + std::to_string(state->port));
+  state->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (state->wake_fd < 0)
+    throw std::runtime_error(std::string("goro::diag::serve: eventfd: ") + std::strerror(errno));
+  State* raw = state.get();
+  state->acceptor = std::thread([raw] { accept_loop(*raw); });
   return DebugServer(std::move(state));
 }
 

@@ -23,7 +23,7 @@ packages=(
   libconcurrentqueue-dev  # moodycamel::ConcurrentQueue: the scheduler's global run queue
   libspdlog-dev           # spdlog: the "goro" logger
   zlib1g-dev              # zlib: gzip for pprof profiles (goro/profile.hpp)
-  libcpp-httplib-dev      # cpp-httplib: the HTTP debug endpoint (goro::debug_server)
+  libcpp-httplib-dev      # cpp-httplib: the HTTP client of the debug endpoint's tests
   libgtest-dev            # GoogleTest: unit tests and goro::gtest
   libbenchmark-dev        # Google Benchmark: benchmarks/
   panicparse              # Go's goroutine-dump parser: tests check that it reads goro's Go-format dump

@@ -11,12 +11,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -233,6 +235,7 @@ TEST(DebugServerAttack, AConnectionFloodLeavesTheProgramFileDescriptors) {
   ASSERT_EQ(::pipe(release), 0);
   const pid_t child = ::fork();
   if (child == 0) {  // the attacker: only system calls until _exit
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
     ::close(ready[0]);
     ::close(release[1]);
     ::setrlimit(RLIMIT_NOFILE, &saved);

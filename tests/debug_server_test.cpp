@@ -255,6 +255,31 @@ TEST(DebugServer, AddressesAndStop) {
   EXPECT_EQ(connect_raw(port), -1);
 }
 
+TEST(DebugServer, OptionsThatCannotWorkThrow) {
+  auto refused = [](auto change) {
+    goro::diag::ServeOptions opts;
+    change(opts);
+    try {
+      goro::diag::serve("127.0.0.1:0", opts);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what()).find("ServeOptions::") != std::string::npos;
+    }
+    return false;
+  };
+  using O = goro::diag::ServeOptions;
+  EXPECT_TRUE(refused([](O& o) { o.threads = 0; }));
+  EXPECT_TRUE(refused([](O& o) { o.threads = 5000; }));
+  EXPECT_TRUE(refused([](O& o) { o.max_connections = 0; }));
+  EXPECT_TRUE(refused([](O& o) { o.read_timeout = std::chrono::milliseconds(0); }));
+  EXPECT_TRUE(refused([](O& o) { o.write_timeout = std::chrono::milliseconds(-1); }));
+  EXPECT_TRUE(refused([](O& o) { o.max_header_bytes = 10; }));
+  EXPECT_TRUE(refused([](O& o) { o.routes.push_back({.path = "healthz", .handler = [] { return std::string(); }}); }));
+  EXPECT_TRUE(refused([](O& o) {
+    o.routes.push_back({.path = "/x", .handler = [] { return std::string(); }, .method = "DELETE"});
+  }));
+  EXPECT_TRUE(refused([](O& o) { o.routes.push_back({.path = "/x"}); }));  // no handler
+}
+
 // Both workers of a runtime spin without yielding; the endpoint still answers, and sees
 // them running.
 TEST(DebugServer, AnswersWhileEveryWorkerIsBusy) {

@@ -61,7 +61,7 @@ using Clock = std::chrono::steady_clock;
 
 struct DebugServer::State {
   explicit State(const ServeOptions& o)
-      : opts(o), handler_slots(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(o.threads, 1, 1024))) {}
+      : opts(o), handler_slots(static_cast<std::ptrdiff_t>(o.threads)) {}  // 1..1024: check_options
   ~State() {
     if (listen_fd >= 0) ::close(listen_fd);
     if (wake_fd >= 0) ::close(wake_fd);
@@ -725,7 +725,31 @@ void DebugServer::stop() noexcept {
   state_.reset();
 }
 
+namespace {
+
+// Options that would make the endpoint serve nothing, or never cut anyone off.
+void check_options(const ServeOptions& o) {
+  auto bad = [](const std::string& what) {
+    return std::invalid_argument("goro::diag::serve: ServeOptions::" + what);
+  };
+  if (o.threads < 1 || o.threads > 1024) throw bad("threads must be from 1 to 1024 (4 by default)");
+  if (o.max_connections < 1) throw bad("max_connections must be at least 1 (16 by default)");
+  if (o.read_timeout <= std::chrono::milliseconds::zero() || o.write_timeout <= std::chrono::milliseconds::zero())
+    throw bad("read_timeout and write_timeout must be positive (5 s by default)");
+  if (o.max_header_bytes < 256) throw bad("max_header_bytes must be at least 256 (16 KiB by default)");
+  for (const ServeOptions::Route& r : o.routes) {
+    if (r.path.empty() || r.path.front() != '/')
+      throw bad("routes: the path \"" + r.path + "\" must start with '/'");
+    if (r.method != "GET" && r.method != "POST")
+      throw bad("routes: " + r.path + " has method \"" + r.method + "\"; use \"GET\" or \"POST\"");
+    if (!r.handler) throw bad("routes: " + r.path + " has no handler");
+  }
+}
+
+}  // namespace
+
 DebugServer serve(std::string_view address, const ServeOptions& opts) {
+  check_options(opts);
   const HostPort where = parse_address(address);
   const auto resolved = resolve(address, where, opts);
   auto state = std::make_unique<State>(opts);

@@ -120,9 +120,11 @@ class DebugServer {
 };
 
 // Starts serving on `address` ("host:port", port 0 = any free port; IPv6 hosts in
-// brackets: "[::1]:6060"). Throws std::invalid_argument for a malformed address or a
-// non-loopback one without opts.allow_non_loopback, and std::runtime_error when it
-// cannot listen (e.g. the port is taken).
+// brackets: "[::1]:6060"). Throws std::invalid_argument for a malformed address, a
+// non-loopback one without opts.allow_non_loopback, or options that could not work (no
+// threads or connections, timeouts that are not positive, max_header_bytes below 256, a
+// route whose path does not start with '/' or whose method is not "GET" or "POST"), and
+// std::runtime_error when it cannot listen (e.g. the port is taken).
 DebugServer serve(std::string_view address = "127.0.0.1:6060", const ServeOptions& opts = {});
 
 }  // namespace goro::diag

@@ -1,28 +1,28 @@
 // diag/src/debug_server.cpp — the HTTP debug endpoint (goro/debug_server.hpp): a small
 // HTTP/1.1 server on poll(2), one thread per connection, every resource bounded.
 //
-// Why not a library: cpp-httplib (used before) bounds each read but not a whole
-// request, so a client sending a byte a second holds a thread indefinitely; it accepts
-// without limit (exhausting the host's file descriptors) and keeps headers without a
-// total cap (200 MB of header lines raised the host's RSS from 9 to 403 MB). Boost.Beast
-// has the limits but brings Asio's weight into every program that serves the endpoint.
-// The subset of HTTP a debug endpoint needs (GET/HEAD/POST, Content-Length bodies,
-// keep-alive) fits in this file with each limit explicit.
+// Why not cpp-httplib (Debian's libcpp-httplib-dev 0.11): it bounds each read but not a
+// whole request, so a client sending a byte a second holds a thread indefinitely; it
+// accepts without limit, exhausting the program's file descriptors; and it keeps
+// headers without a total cap (200 MB of header lines raise the program's RSS from 9 to
+// 403 MB). Boost.Beast has the limits but brings Asio's weight into every program that
+// serves the endpoint. The subset of HTTP a debug endpoint needs (GET/HEAD/POST,
+// Content-Length bodies, keep-alive) fits in this file with each limit explicit.
 //
-// Threads: the acceptor polls the listening socket and `wake` (an eventfd written by
-// stop()); each accepted connection runs on its own thread, at most max_connections at
-// once. A connection thread reads with poll() against the request's absolute deadline
-// (and `wake`), so it never waits past read_timeout for a request, write_timeout for a
-// response or keep_alive_timeout between requests. Handlers run on connection threads
-// (never goro workers; goro's handlers only read snapshots), at most `threads` at once
-// (`handler_slots`).
+// Threads: the acceptor polls the listening socket and `wake_fd` (an eventfd written
+// by stop()); each accepted connection runs on its own thread, at most max_connections
+// at once. A connection thread reads with poll() against the request's absolute
+// deadline (and `wake_fd`), so it never waits past read_timeout for a request,
+// write_timeout for a response or keep_alive_timeout between requests. Handlers run on
+// connection threads (never goro workers; goro's handlers only read snapshots), at most
+// `threads` at once (`handler_slots`).
 //
 // Lock discipline: `mu` protects `connections` (threads not yet joined). The acceptor
 // adds to `connections` and joins the ones marked done; stop() wakes every poll (the
-// eventfd), joins the acceptor, then joins `connections`. `active`
-// (connections open, for the cap) is atomic: the acceptor reads it, connection threads
-// decrement it last. State outlives every thread: stop() joins them all before it is
-// destroyed. Options and the listening socket are written before the acceptor starts
+// eventfd), joins the acceptor, then joins `connections`. `active` (connections open,
+// for the cap) is atomic: the acceptor reads it, connection threads decrement it last.
+// State outlives every thread: stop() joins them all before it is destroyed. Options,
+// the listening socket and the bound address are written before the acceptor starts
 // and are read-only after.
 #include "goro/debug_server.hpp"
 

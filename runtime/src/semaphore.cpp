@@ -4,6 +4,7 @@
 // once the sleeper is switched out, woken after lock_ is dropped by whoever unlinked it).
 #include "goro/semaphore.hpp"
 
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,9 @@ Semaphore::Semaphore(std::int64_t n) : size_(n) {
                                 "; give the number of units the semaphore shares (>= 0)");
 }
 
+Semaphore::Semaphore(NoneFree) noexcept
+    : size_(std::numeric_limits<std::int64_t>::max()), held_(size_) {}
+
 std::int64_t Semaphore::held() const noexcept {
   std::lock_guard guard(lock_);
   return held_;
@@ -62,6 +66,10 @@ void Semaphore::acquire(std::int64_t n, std::source_location where) {
                : "more than the semaphore's size (" + std::to_string(size_) +
                      "), so it could never be served") +
         "; request between 0 and size() units");
+  acquire(n, detail::WaitSite{diag::WaitReason::semaphore, where, this});
+}
+
+void Semaphore::acquire(std::int64_t n, const detail::WaitSite& site) {
   lock_.lock();
   if (size_ - held_ >= n && waiters_.empty()) {
     held_ += n;
@@ -75,7 +83,7 @@ void Semaphore::acquire(std::int64_t n, std::source_location where) {
   waiters_.push_back(&self);
   // Woken only by a waker that unlinked us and added our request to held_.
   try {
-    detail::park({diag::WaitReason::semaphore, where, this}, detail::unlock_futex_lock, &lock_);
+    detail::park(site, detail::unlock_futex_lock, &lock_);
   } catch (const detail::DeadlockDetected& deadlock) {
     if (abandon(self)) return detail::await_wake();  // granted meanwhile: the wake is owed
     detail::throw_deadlock(deadlock.site);

@@ -38,6 +38,8 @@
 
 namespace goro {
 
+class RWMutex;
+
 class Semaphore {
  public:
   // A semaphore of n units, all free. Throws std::invalid_argument if n < 0.
@@ -59,6 +61,14 @@ class Semaphore {
   std::int64_t held() const noexcept;
 
  private:
+  friend class RWMutex;
+  // Go's runtime semaphore (sync's runtime_Semacquire / runtime_Semrelease), for
+  // RWMutex: no unit is free until release() returns some, and acquire() parks with the
+  // caller's wait site (its own reason, e.g. `rwmutex rlock`).
+  struct NoneFree {};
+  explicit Semaphore(NoneFree) noexcept;
+  void acquire(std::int64_t n, const detail::WaitSite& site);
+
   // Serves the waiters at the head of waiters_ that fit, moving them to `to_wake`.
   void grant_locked(detail::WaitQueue& to_wake) noexcept;
   // Takes a waiter given up (deadlock, unwinding) off the queue. True if a waker had

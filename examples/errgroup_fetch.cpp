@@ -53,7 +53,8 @@ int main() {
     } catch (const std::exception& e) {
       std::cout << "batch failed: " << e.what() << "\n";  // the first error, always the 404
     }
-    std::cout << "batch context cancelled: " << (group.context().cancelled() ? "yes" : "no") << "\n";
+    std::cout << "batch context cancelled: " << (group.context().cancelled() ? "yes" : "no")
+              << "\n";
 
     std::cout << "home page: " << home.get() << " bytes\n";
     // Cheap enough to poll (it reads one counter per worker): wait for the finished

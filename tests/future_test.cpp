@@ -125,7 +125,8 @@ TEST(Future, GetIsShownAsAChannelReceiveAtItsLine) {
   goro::run([] {
     Channel<int> gate;
     Channel<int> got(1);
-    auto inner = std::make_shared<goro::Future<int>>(goro::async([gate]() mutable { return *gate.recv(); }));
+    auto inner = std::make_shared<goro::Future<int>>(
+        goro::async([gate]() mutable { return *gate.recv(); }));
     const unsigned line = __LINE__ + 2;
     const goro::TaskId waiter = goro::go_spawn([inner, got]() mutable {
       got.send(inner->get());

@@ -69,7 +69,8 @@ TEST(Semaphore, AcquireParksAsSemaphoreAtItsLine) {
     auto info = gt::task_info(waiter);
     ASSERT_TRUE(info.has_value());
     EXPECT_EQ(info->wait_site.line(), line);
-    EXPECT_NE(std::string(info->wait_site.file_name()).find("semaphore_test.cpp"), std::string::npos);
+    EXPECT_NE(std::string(info->wait_site.file_name()).find("semaphore_test.cpp"),
+              std::string::npos);
     EXPECT_EQ(goro::diag::to_string(info->reason), "semaphore");
     EXPECT_FALSE(goro::diag::is_channel_wait(info->reason));
     sem.release();
@@ -205,8 +206,82 @@ TEST(Semaphore, CountByReasonSeesTheWaiters) {
     EXPECT_EQ(counts.at(WaitReason::semaphore), 4u);
     EXPECT_GE(counts.at(WaitReason::none), 1u);  // this task, running
     sem.release();
-    EXPECT_TRUE(gt::eventually([&] { return !goro::diag::count_by_reason().contains(WaitReason::semaphore); }));
+    EXPECT_TRUE(gt::eventually(
+        [] { return !goro::diag::count_by_reason().contains(WaitReason::semaphore); }));
   });
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------
+// acquire(ctx, n): Go's Acquire(ctx, n)
+
+namespace {
+
+TEST(SemaphoreContext, ADoneContextTakesNothing) {
+  goro::Semaphore sem(2);
+  auto [ctx, cancel] = goro::with_cancel(goro::Context::background());
+  EXPECT_TRUE(sem.acquire(ctx, 1));
+  cancel();
+  EXPECT_FALSE(sem.acquire(ctx, 1));  // even though a unit is free
+  EXPECT_EQ(sem.held(), 1);
+  EXPECT_THROW((void)sem.acquire(ctx, 3), std::invalid_argument);
+  sem.release();
+}
+
+TEST(SemaphoreContext, GrantedWhileWaiting) {
+  goro::run([] {
+    goro::Semaphore sem(1);
+    sem.acquire();
+    Channel<bool> result(1);
+    const goro::TaskId waiter = goro::go_spawn([&sem, result]() mutable {
+      result.send(sem.acquire(goro::Context::background(), 1));
+    });
+    ASSERT_TRUE(gt::wait_blocked(waiter, WaitReason::select));
+    sem.release();
+    GT_ASSERT_RECV(ok, result);
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(sem.held(), 1);
+    sem.release();
+  });
+}
+
+TEST(SemaphoreContext, CancelledHeadLetsTheWaitersBehindItThrough) {
+  goro::run([] {
+    goro::Semaphore sem(10);
+    sem.acquire(6);
+    auto [ctx, cancel] = goro::with_cancel(goro::Context::background());
+    Channel<std::string> events(4);
+    const goro::TaskId big = goro::go_spawn([&sem, ctx, events]() mutable {
+      events.send(sem.acquire(ctx, 10) ? "big acquired" : "big gave up");
+    });
+    ASSERT_TRUE(gt::wait_blocked(big, WaitReason::select));
+    const goro::TaskId small = goro::go_spawn([&sem, events]() mutable {
+      sem.acquire(3);  // would fit, but waits behind the big request
+      events.send("small acquired");
+      sem.release(3);
+    });
+    ASSERT_TRUE(gt::wait_blocked(small, WaitReason::semaphore));
+    cancel();
+    GT_ASSERT_RECV(first, events);
+    GT_ASSERT_RECV(second, events);
+    EXPECT_EQ(first, "big gave up");
+    EXPECT_EQ(second, "small acquired");
+    EXPECT_TRUE(gt::eventually([&] { return sem.held() == 6; }));
+    sem.release(6);
+  });
+}
+
+TEST(SemaphoreContext, TimesOutOnAPlainThread) {
+  goro::Semaphore sem(1);
+  sem.acquire();
+  auto [ctx, cancel] = goro::with_timeout(goro::Context::background(), 5ms);
+  EXPECT_FALSE(sem.acquire(ctx, 1));
+  cancel();
+  EXPECT_EQ(sem.held(), 1);
+  sem.release();
+  EXPECT_TRUE(sem.try_acquire());  // the queue is empty again
+  sem.release();
 }
 
 }  // namespace

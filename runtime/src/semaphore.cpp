@@ -16,10 +16,6 @@ namespace goro {
 
 namespace {
 
-std::int64_t request_of(const detail::Waiter& w) noexcept {
-  return *static_cast<const std::int64_t*>(w.elem);
-}
-
 std::string site_text(const std::source_location& where) {
   return std::string(where.file_name()) + ":" + std::to_string(where.line());
 }
@@ -48,17 +44,20 @@ void Semaphore::grant_locked(detail::WaitQueue& to_wake) noexcept {
   // Strict FIFO (Go's notifyWaiters): a head that does not fit holds back the rest, so
   // a stream of small requests cannot starve a large one.
   while (detail::Waiter* w = waiters_.pop_front()) {
-    const std::int64_t n = request_of(*w);
-    if (size_ - held_ < n) {
+    const Request& request = *static_cast<const Request*>(w->elem);
+    if (size_ - held_ < request.n) {
       waiters_.push_front(w);
       break;
     }
-    held_ += n;
-    to_wake.push_back(w);
+    held_ += request.n;
+    if (request.notify != nullptr)
+      request.notify(request.notify_arg);
+    else
+      to_wake.push_back(w);
   }
 }
 
-void Semaphore::acquire(std::int64_t n, std::source_location where) {
+void Semaphore::check_request(std::int64_t n, const std::source_location& where) const {
   if (n < 0 || n > size_)
     throw std::invalid_argument(
         "goro::Semaphore::acquire(" + std::to_string(n) + ") at " + site_text(where) + ": " +
@@ -66,6 +65,10 @@ void Semaphore::acquire(std::int64_t n, std::source_location where) {
                : "more than the semaphore's size (" + std::to_string(size_) +
                      "), so it could never be served") +
         "; request between 0 and size() units");
+}
+
+void Semaphore::acquire(std::int64_t n, std::source_location where) {
+  check_request(n, where);
   acquire(n, detail::WaitSite{diag::WaitReason::semaphore, where, this});
 }
 
@@ -76,7 +79,7 @@ void Semaphore::acquire(std::int64_t n, const detail::WaitSite& site) {
     lock_.unlock();
     return;
   }
-  std::int64_t request = n;  // read by the waker under lock_ while we are queued
+  Request request{n};  // read by the waker under lock_ while we are queued
   detail::Waiter self;
   detail::init_waiter(self);
   self.elem = &request;

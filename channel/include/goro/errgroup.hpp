@@ -28,8 +28,9 @@
 // started.add(1), and the task's closure makes exactly one started.done() once the
 // task's function (and its captures) are gone and its limit unit is released; `users`
 // counts go() calls from their start to that point (parked on the limit included), so
-// set_limit() sees 0 only when nobody holds or waits for a unit of the old limit. Lock discipline: State::lock guards first_error; the
-// limit pointer is written only by set_limit() while users is 0.
+// set_limit() sees 0 only when nobody holds or waits for a unit of the old limit.
+// Lock discipline: ErrGroupState::lock guards first_error; `limit` and `limit_zero` are
+// written only by set_limit() while users is 0 (like Go, set_limit must not race with go()).
 #pragma once
 
 #include <atomic>
@@ -166,7 +167,8 @@ class ErrGroup {
     if (!state_->begin_task(&limit, may_park, where)) return false;
     if (opts.name.empty()) opts.name = state_->next_task_name();
     // If the spawn throws, the closure's destructor ends the task's share (see ErrGroupTask).
-    go_spawn(std::move(opts), detail::ErrGroupTask<Fn>(state_, limit, Fn(std::forward<F>(fn))), where);
+    go_spawn(std::move(opts), detail::ErrGroupTask<Fn>(state_, limit, Fn(std::forward<F>(fn))),
+             where);
     return true;
   }
 

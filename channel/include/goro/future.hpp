@@ -122,7 +122,8 @@ class Future {
   // No result to wait for (valid() is false), as a moved-from Future.
   Future() = default;
   // async()'s: the task's outcome channel.
-  Future(detail::FutureChannelTag, Channel<detail::FutureOutcome<T>> ch) : channel_(std::move(ch)) {}
+  Future(detail::FutureChannelTag, Channel<detail::FutureOutcome<T>> ch)
+      : channel_(std::move(ch)) {}
   Future(Future&& other) noexcept = default;
   Future& operator=(Future&& other) noexcept = default;
   Future(const Future&) = delete;

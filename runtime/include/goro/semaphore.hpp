@@ -38,6 +38,7 @@
 
 namespace goro {
 
+class Context;  // goro/context.hpp
 class RWMutex;
 
 class Semaphore {
@@ -50,6 +51,11 @@ class Semaphore {
   // Takes n units, parking until they are free (FIFO among waiters). Throws
   // std::invalid_argument if n < 0 or n > size(): such a request could never be served.
   void acquire(std::int64_t n = 1, std::source_location where = std::source_location::current());
+  // Extension (Go's Acquire(ctx, n)): as acquire(n), but gives up when ctx is cancelled
+  // first, or already is: then returns false and holds nothing. While it waits it shows
+  // as `select` at its line (it waits on ctx.done() too). Include goro/context.hpp.
+  bool acquire(const Context& ctx, std::int64_t n = 1,
+               std::source_location where = std::source_location::current());
   // Takes n units if they are free now and nobody waits; false otherwise. Never parks.
   bool try_acquire(std::int64_t n = 1);
   // Returns n units. Throws std::logic_error if fewer than n are held (the units stay
@@ -69,7 +75,19 @@ class Semaphore {
   explicit Semaphore(NoneFree) noexcept;
   void acquire(std::int64_t n, const detail::WaitSite& site);
 
-  // Serves the waiters at the head of waiters_ that fit, moving them to `to_wake`.
+  // What a queued waiter asks for; its Waiter's elem points to it. A parked acquire is
+  // woken (detail::wake) after lock_ is dropped; a context acquire is not parked but
+  // selecting, and is told through notify(notify_arg), called under lock_ because its
+  // Request may go as soon as it can take lock_ again.
+  struct Request {
+    std::int64_t n;
+    void (*notify)(void*) = nullptr;
+    void* notify_arg = nullptr;
+  };
+  // Throws std::invalid_argument unless 0 <= n <= size_.
+  void check_request(std::int64_t n, const std::source_location& where) const;
+  // Serves the waiters at the head of waiters_ that fit: parked ones move to `to_wake`,
+  // context ones are notified now.
   void grant_locked(detail::WaitQueue& to_wake) noexcept;
   // Takes a waiter given up (deadlock, unwinding) off the queue. True if a waker had
   // already granted it its units.
@@ -78,7 +96,7 @@ class Semaphore {
   const std::int64_t size_;
   mutable detail::FutexLock lock_;  // guards held_, waiters_
   std::int64_t held_ = 0;
-  detail::WaitQueue waiters_;       // each waiter's elem points to its request (std::int64_t)
+  detail::WaitQueue waiters_;       // each waiter's elem points to its Request
 };
 
 }  // namespace goro

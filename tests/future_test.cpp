@@ -54,6 +54,15 @@ TEST(Future, VoidAndMoveOnlyResults) {
 
     auto failing = goro::async([] { throw std::out_of_range("void task failed"); });
     EXPECT_THROW(failing.get(), std::out_of_range);
+
+    struct NoDefault {
+      explicit NoDefault(int v) : value(v) {}
+      int value;
+    };
+    EXPECT_EQ(goro::async([] { return NoDefault(4); }).get().value, 4);
+    // An exception_ptr as the value is a value, not a failure.
+    auto carried = goro::async([] { return std::make_exception_ptr(std::runtime_error("data")); });
+    EXPECT_NE(carried.get(), nullptr);
   });
 }
 

@@ -26,8 +26,10 @@
 // party has already added its request to held_ (the units are handed over, as in Go's
 // notifyWaiters), so a woken acquire returns without retaking the lock. After every
 // change of held_ or of the queue's head, the head waiter is served if it fits.
-// Lock discipline: lock_ guards held_ and waiters_ (and the weights the queued waiters
-// point to); size_ is immutable; waiters are woken after lock_ is dropped.
+// Lock discipline: lock_ guards held_ and waiters_ (and the requests the queued waiters
+// point to); size_ is immutable. Parked waiters are woken after lock_ is dropped; a
+// waiter of acquire(ctx, n) is told under lock_ (see Request), through a one-slot
+// channel whose try_send never blocks (lock order: lock_, then that channel's lock).
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 // stress on one and two workers that never exceeds the size.
 #include <atomic>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -73,6 +74,11 @@ TEST(Semaphore, AcquireParksAsSemaphoreAtItsLine) {
               std::string::npos);
     EXPECT_EQ(goro::diag::to_string(info->reason), "semaphore");
     EXPECT_FALSE(goro::diag::is_channel_wait(info->reason));
+    std::ostringstream dump;
+    goro::diag::dump_tasks(dump, goro::diag::tasks());
+    EXPECT_NE(dump.str().find("[semaphore"), std::string::npos) << dump.str();
+    EXPECT_NE(dump.str().find("semaphore_test.cpp:" + std::to_string(line)), std::string::npos)
+        << dump.str();
     sem.release();
     GT_ASSERT_RECV(v, got);
     EXPECT_EQ(v, 1);

@@ -1,4 +1,5 @@
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/counts.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)

@@ -1,5 +1,5 @@
-// The examples (examples/leak_*.cpp, examples/fixed_*.cpp) are tests too: each one is
-// run as its own process, its output captured and checked.
+// The examples (examples/leak_*.cpp, examples/fixed_*.cpp, errgroup_fetch.cpp) are tests
+// too: each one is run as its own process, its output captured and checked.
 //   * leak_*: exits 0 and prints a dump (goro::diag::dump_blocked) that names the right
 //     reason and the example's own file:line of the blocked operation (the line marked
 //     "// LEAK: blocks here" in its source), and lists the expected number of tasks;
@@ -128,5 +128,16 @@ TEST(Examples, LeakSelect) {
   expect_leak("leak_select", GORO_EXAMPLE_LEAK_SELECT, "select", 1);
 }
 TEST(Examples, FixedSelect) { expect_no_leak(GORO_EXAMPLE_FIXED_SELECT); }
+
+// Task results and groups: the batch fails with the first error (the 404, never a
+// cancellation it caused), cancels its context, and nothing is left running.
+TEST(Examples, ErrgroupFetch) {
+  const auto r = run_example(GORO_EXAMPLE_ERRGROUP_FETCH);  // (`Run` is gtest's, in here)
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_NE(r.out.find("batch failed: GET /missing: 404 not found"), std::string::npos) << r.all();
+  EXPECT_NE(r.out.find("batch context cancelled: yes"), std::string::npos) << r.all();
+  EXPECT_NE(r.out.find("home page: 16384 bytes"), std::string::npos) << r.all();
+  EXPECT_NE(r.out.find("tasks left besides main: 0"), std::string::npos) << r.all();
+}
 
 }  // namespace

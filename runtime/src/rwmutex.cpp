@@ -1,6 +1,6 @@
 // runtime/src/rwmutex.cpp — goro::RWMutex: Go's reader-count algorithm (sync/rwmutex.go)
-// over three parking semaphores. The invariants are in goro/rwmutex.hpp; the semaphores
-// park through detail::park_on (park_on.hpp).
+// over a writer gate and two goro::Semaphores. The invariants are in goro/rwmutex.hpp; the
+// gate parks through detail::park_on (park_on.hpp).
 #include <mutex>
 #include <stdexcept>
 
@@ -9,33 +9,6 @@
 #include "park_on.hpp"
 
 namespace goro {
-
-// ------------------------------------------------------------------------- Semaphore
-
-void RWMutex::Semaphore::acquire(const detail::WaitSite& site) {
-  lock_.lock();
-  if (permits_ > 0) {
-    --permits_;
-    lock_.unlock();
-    return;
-  }
-  // Woken only by release(), which hands us a permit without counting it.
-  detail::park_on(lock_, waiters_, site);
-}
-
-void RWMutex::Semaphore::release(std::uint32_t n) {
-  detail::WaitQueue to_wake;
-  {
-    std::lock_guard guard(lock_);
-    for (; n > 0; --n) {
-      detail::Waiter* w = waiters_.pop_claimable();
-      if (w == nullptr) break;
-      to_wake.push_back(w);
-    }
-    permits_ += n;  // the permits no waiter took
-  }
-  while (detail::Waiter* w = to_wake.pop_front()) detail::wake(*w);
-}
 
 // ------------------------------------------------------------------------ WriterGate
 
@@ -94,7 +67,7 @@ void RWMutex::lock_shared(std::source_location where) {
   if (reader_count_.fetch_add(1) >= 0) return;  // no writer: the fast path
   // A writer is pending or holds the lock: its unlock() hands us a permit.
   try {
-    reader_sem_.acquire({diag::WaitReason::rwmutex_rlock, where, this});
+    reader_sem_.acquire(1, detail::WaitSite{diag::WaitReason::rwmutex_rlock, where, this});
   } catch (const Deadlock&) {
     // Leave as if we never came, so the writer's unlock() does not release a permit
     // for us. (Deadlock means nobody could run that unlock() meanwhile.)
@@ -134,7 +107,7 @@ void RWMutex::lock(std::source_location where) {
   const std::int32_t readers = reader_count_.fetch_sub(kMaxReaders);
   if (readers == 0 || reader_wait_.fetch_add(readers) + readers == 0) return;
   try {
-    writer_sem_.acquire(site);  // the last of them to leave releases us
+    writer_sem_.acquire(1, site);  // the last of them to leave releases us
   } catch (const Deadlock&) {
     abandon_pending_write();
     throw;
@@ -158,7 +131,7 @@ void RWMutex::unlock() {
     reader_count_.fetch_sub(kMaxReaders);
     throw std::logic_error("goro::RWMutex: unlock of a mutex not locked for writing");
   }
-  if (readers > 0) reader_sem_.release(static_cast<std::uint32_t>(readers));
+  if (readers > 0) reader_sem_.release(readers);
   writer_gate_.unlock();
 }
 
@@ -170,7 +143,7 @@ void RWMutex::unlock() {
 void RWMutex::abandon_pending_write() noexcept {
   const std::int32_t readers = reader_count_.fetch_add(kMaxReaders) + kMaxReaders;
   const std::int32_t still_reading = reader_wait_.exchange(0);
-  if (readers > still_reading) reader_sem_.release(static_cast<std::uint32_t>(readers - still_reading));
+  if (readers > still_reading) reader_sem_.release(readers - still_reading);
   writer_gate_.unlock();
 }
 

@@ -1241,4 +1241,11 @@ TaskId current_task() noexcept {
   return (w && w->current) ? w->current->id : 0;
 }
 
+std::size_t num_tasks() noexcept {
+  std::lock_guard guard(detail::g_runtimes_mutex);  // keeps each runtime and its workers_
+  std::size_t n = 0;
+  for (const detail::Runtime* rt : *detail::g_runtimes) n += rt->live_tasks();
+  return n;
+}
+
 }  // namespace goro

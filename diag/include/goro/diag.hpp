@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -62,6 +63,12 @@ struct TaskInfo {
 
 // Every live task, by id.
 std::vector<TaskInfo> tasks();
+// How many live tasks wait for each reason now; WaitReason::none counts the running and
+// runnable ones, and reasons no task waits for are absent. Much cheaper than tasks():
+// one pass over the task records under their shard locks, copying only the reason (no
+// strings, no stacks, no leak analysis); O(tasks), nothing added to parking. For the
+// total alone, goro::num_tasks() is O(workers).
+std::map<WaitReason, std::size_t> count_by_reason();
 // Provably leaked tasks (TaskInfo::leaked), by id. Safe to call in a running service: it
 // reads the runtime's records without stopping it (cost: two passes over every task, and
 // a scan of the stacks of tasks blocked on channels).

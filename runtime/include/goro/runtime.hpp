@@ -125,4 +125,9 @@ void sleep_for(std::chrono::nanoseconds d,
 // The calling task's id; 0 on a plain thread.
 TaskId current_task() noexcept;
 
+// How many tasks exist now in every runtime of the process, blocked or not (Go's
+// runtime.NumGoroutine). A racy sum of per-worker counters: O(workers), no task is
+// visited and no leak analysis runs (diag::count_by_reason breaks it down by reason).
+std::size_t num_tasks() noexcept;
+
 }  // namespace goro

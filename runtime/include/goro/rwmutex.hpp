@@ -34,9 +34,9 @@
 // - A plain thread that gets goro::Deadlock in lock() or lock_shared() undoes its
 //   bookkeeping (abandon_pending_write, or its reader_count_ increment), so the mutex
 //   stays usable. A task unwound by run() does not: run() is tearing everything down.
-// Each semaphore's FutexLock guards its permits and wait queue; the gate's FutexLock
-// guards its queue and the setting/clearing of its kWaiters bit; the two counters are
-// atomics (sequentially consistent) and are guarded by no lock.
+// Each semaphore (a goro::Semaphore) guards its units and wait queue with its own lock;
+// the gate's FutexLock guards its queue and the setting/clearing of its kWaiters bit; the
+// two counters are atomics (sequentially consistent) and are guarded by no lock.
 #pragma once
 
 #include <atomic>
@@ -45,6 +45,7 @@
 
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
+#include "goro/semaphore.hpp"
 
 namespace goro {
 
@@ -67,19 +68,6 @@ class RWMutex {
   void unlock_shared();
 
  private:
-  // A counting semaphore whose acquire() parks (Go's runtime_Semacquire/Semrelease).
-  // release() hands permits directly to the longest waiters, FIFO.
-  class Semaphore {
-   public:
-    void acquire(const detail::WaitSite& site);
-    void release(std::uint32_t n = 1);
-
-   private:
-    detail::FutexLock lock_;  // guards permits_, waiters_
-    std::uint32_t permits_ = 0;
-    detail::WaitQueue waiters_;
-  };
-
   // Serializes writers (Go's rw.w); see the invariants above.
   class WriterGate {
    public:
@@ -101,8 +89,11 @@ class RWMutex {
   void abandon_pending_write() noexcept;
 
   WriterGate writer_gate_;    // one writer at a time (Go's rw.w)
-  Semaphore writer_sem_;      // the announced writer waits here for readers to leave
-  Semaphore reader_sem_;      // readers wait here for the writer to unlock
+  // Go's runtime semaphores: no unit free at first; release() hands units directly to
+  // the longest waiters, FIFO. The announced writer waits in writer_sem_ for the readers
+  // to leave; readers wait in reader_sem_ for the writer to unlock.
+  Semaphore writer_sem_{Semaphore::NoneFree{}};
+  Semaphore reader_sem_{Semaphore::NoneFree{}};
   std::atomic<std::int32_t> reader_count_{0};  // see the invariants above
   std::atomic<std::int32_t> reader_wait_{0};
 };

@@ -41,6 +41,7 @@ struct BlockedThread {
   const WaitSite* site = nullptr;              // the goro call; nullptr for run()
   TaskId main_task = 0;                        // run(): the task it waits for
   int tid = 0;
+  bool never_wakes = false;                    // its thread is counted as NeverWakesTasks
   std::int64_t since_ns = 0;
   std::atomic<bool> condemned{false};          // a verdict covers it
   std::shared_ptr<const std::string> verdict;  // guarded by g_blocked_lock
@@ -48,7 +49,6 @@ struct BlockedThread {
 
 std::mutex g_blocked_lock;
 BlockedThread* g_blocked_head = nullptr;  // guarded by g_blocked_lock
-std::size_t g_blocked_count = 0;          // guarded by g_blocked_lock
 std::uint64_t g_blocked_seq = 0;          // guarded by g_blocked_lock: joins + leaves so far
 
 int this_tid() noexcept {
@@ -61,7 +61,6 @@ void enlist(BlockedThread* b) {
   b->next = g_blocked_head;
   if (g_blocked_head) g_blocked_head->prev = b;
   g_blocked_head = b;
-  ++g_blocked_count;
   ++g_blocked_seq;
 }
 
@@ -70,7 +69,6 @@ std::shared_ptr<const std::string> delist(BlockedThread* b) {
   std::lock_guard guard(g_blocked_lock);
   if (b->prev) b->prev->next = b->next; else g_blocked_head = b->next;
   if (b->next) b->next->prev = b->prev;
-  --g_blocked_count;
   ++g_blocked_seq;
   if (b->word->load(std::memory_order_acquire) != 0) return nullptr;
   return b->verdict;
@@ -105,7 +103,7 @@ struct Snapshot {
   bool asleep = false;
   std::uint64_t signature = 0;
   std::uint64_t blocked_seq = 0;
-  std::size_t blocked_threads = 0;
+  std::size_t blocked_threads = 0;  // not counting NeverWakesTasks threads (counted there)
 };
 
 Snapshot take_snapshot() {
@@ -114,9 +112,10 @@ Snapshot take_snapshot() {
   {
     std::lock_guard guard(g_blocked_lock);
     s.blocked_seq = g_blocked_seq;
-    s.blocked_threads = g_blocked_count;
-    for (const BlockedThread* b = g_blocked_head; b != nullptr; b = b->next)
+    for (const BlockedThread* b = g_blocked_head; b != nullptr; b = b->next) {
       if (b->word->load(std::memory_order_acquire) != 0) wake_pending = true;
+      if (!b->never_wakes) ++s.blocked_threads;
+    }
   }
   s.signature = mix_signature(s.blocked_seq,
                               static_cast<std::uint64_t>(g_never_waking_threads.load()));
@@ -382,6 +381,7 @@ std::shared_ptr<const std::string> wait_unless_deadlocked(std::atomic<std::uint3
   self.site = site;
   self.main_task = main_task;
   self.tid = this_tid();
+  self.never_wakes = t_never_waking_depth > 0;
   self.since_ns = now_ns();
   enlist(&self);
   const auto settled = [&] {

@@ -569,7 +569,12 @@ DeadlockSettings deadlock_settings() noexcept {
       std::call_once(logged, [&] { logger().error("{} Using proven.", e.what()); });
     }
   }
-  settings.grace_ns = grace ? std::chrono::nanoseconds(*grace).count() : deadlock_grace_ns();
+  if (!grace) {
+    settings.grace_ns = deadlock_grace_ns();
+  } else {  // saturated: a grace too long for the clock is "never"
+    const auto ms = static_cast<std::int64_t>(grace->count());
+    settings.grace_ns = ms > kNeverNs / 1'000'000 ? kNeverNs : ms * 1'000'000;
+  }
   return settings;
 }
 

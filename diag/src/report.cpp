@@ -1,5 +1,6 @@
 // diag/src/report.cpp — the runtime's reports (exit leak report, deadlock report) in the
-// words of goro::diag. See goro/detail/report.hpp.
+// words of goro::diag, and the provable-leak verdict the deadlock detector asks for. See
+// goro/detail/report.hpp.
 #include "goro/detail/report.hpp"
 
 #include <algorithm>
@@ -28,5 +29,22 @@ std::string live_task_report(const void* runtime, TaskId exclude) {
   diag::dump_tasks(out, std::move(tasks));  // the grouped format of dump_blocked()
   return out.str();
 }
+
+namespace {
+
+bool task_provably_leaked(TaskId task) {
+  for (const diag::TaskInfo& t : diag::leaked_tasks())
+    if (t.id == task) return true;
+  return false;
+}
+
+// This file is always linked (the runtime calls live_task_report), so the verdict is
+// installed before main() in every program.
+[[maybe_unused]] const bool provable_leak_check_installed = [] {
+  g_provable_leak_check.store(&task_provably_leaked, std::memory_order_release);
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace goro::detail

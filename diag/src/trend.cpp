@@ -230,6 +230,7 @@ TrendSample sample_and_record(Sampler& s) {
 }
 
 void sampler_main() {
+  const NeverWakesTasks only_reads_tasks;
   Sampler& s = sampler();
   std::unique_lock lock(s.mu);
   while (!s.stop_requested) {

@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "goro/detail/report.hpp"
-#include "log.hpp"
+#include <memory>
 
+#include "deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
 #include "registry.hpp"
@@ -81,16 +81,12 @@ thread_local ThreadParker t_parker;
 
 // ------------------------------------------------------------------ deadlock detection
 //
-// Go's checkdead sees every goroutine; goro cannot see plain threads that are not inside
-// a goro call. So a plain thread blocked in goro declares a deadlock only when, for the
-// whole grace period ($GORO_DEADLOCK_MS, default 1000 ms; 0 turns detection off), every
-// runtime stayed quiescent (all workers idle, no queued task, no pending timer) and
-// nothing moved (no task ran, none was spawned or finished, no plain thread entered or
-// left a goro wait). A plain thread doing non-goro work for longer than the grace
-// period before unblocking a waiter would be mistaken for a deadlock: raise the period.
+// A plain thread blocked in goro waits through the deadlock detector (deadlock.hpp): it
+// returns when woken, or throws DeadlockDetected when a verdict condemns it. The verdict's
+// text waits here for throw_deadlock().
 
 namespace {
-std::atomic<std::uint64_t> g_plain_activity{0};  // plain-thread goro waits begun or ended
+thread_local std::shared_ptr<const std::string> t_deadlock_verdict;
 }  // namespace
 
 std::int64_t deadlock_grace_ns() noexcept {
@@ -106,59 +102,29 @@ std::int64_t deadlock_grace_ns() noexcept {
   return grace;
 }
 
-bool wait_unless_deadlocked(std::atomic<std::uint32_t>* word, bool (*done)(void*), void* arg) {
-  const std::int64_t grace = deadlock_grace_ns();
-  std::uint64_t last_signature = 0;
-  std::int64_t quiet_since = -1;
-  while (!done(arg)) {
-    if (grace <= 0) {
-      futex_wait(word, 0);
-      continue;
-    }
-    futex_wait_for(word, 0, std::min<std::int64_t>(grace / 4, 100'000'000));
-    if (done(arg)) break;
-    std::uint64_t signature = g_plain_activity.load(std::memory_order_relaxed);
-    const bool quiet = all_quiescent(&signature);
-    const std::int64_t now = now_ns();
-    if (!quiet || signature != last_signature || quiet_since < 0) {
-      last_signature = signature;
-      quiet_since = quiet ? now : -1;
-      continue;
-    }
-    if (now - quiet_since >= grace) return false;
-  }
-  return true;
-}
-
 void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
   ThreadParker& parker = t_parker;
   if (release) release(arg);
-  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
-  const bool woken = wait_unless_deadlocked(
-      &parker.word,
-      [](void* p) {
-        return static_cast<ThreadParker*>(p)->word.exchange(0, std::memory_order_acquire) == 1;
-      },
-      &parker);
-  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
-  if (!woken) throw DeadlockDetected{site};
+  if (auto verdict = wait_unless_deadlocked(&parker.word, &site, 0)) {
+    t_deadlock_verdict = std::move(verdict);
+    throw DeadlockDetected{site};
+  }
+  parker.word.store(0, std::memory_order_relaxed);  // the wake-up, seen with acquire
 }
 
 void await_wake() {
   ThreadParker& parker = t_parker;
   while (parker.word.exchange(0, std::memory_order_acquire) == 0) futex_wait(&parker.word, 0);
-  g_plain_activity.fetch_add(1, std::memory_order_relaxed);
 }
 
 void throw_deadlock(const WaitSite& site) {
-  std::string message = "goro: all goro tasks are asleep - deadlock! This thread was blocked in [" +
-                        std::string(diag::to_string(site.reason)) + "] at " +
-                        site.where.file_name() + ":" + std::to_string(site.where.line()) + " in " +
-                        site.where.function_name() +
-                        " and nothing can wake it. Live tasks:\n" + live_task_report(nullptr, 0);
-  logger().error("{}", message);
-  logger().flush();
-  throw goro::Deadlock(message);
+  // The detector logged the verdict once, for every thread it condemned.
+  const std::shared_ptr<const std::string> verdict = std::move(t_deadlock_verdict);
+  throw goro::Deadlock("goro: all goro tasks are asleep - deadlock! This thread was blocked in [" +
+                       std::string(diag::to_string(site.reason)) + "] at " +
+                       site.where.file_name() + ":" + std::to_string(site.where.line()) +
+                       " in " + site.where.function_name() + ".\n" +
+                       (verdict ? *verdict : std::string()));
 }
 
 GORO_HOT_PATH void init_waiter(Waiter& w) noexcept {

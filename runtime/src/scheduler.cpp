@@ -9,8 +9,12 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
+#include "deadlock.hpp"
 #include "goro/detail/report.hpp"
 #include "log.hpp"
 #include "record_pool.hpp"
@@ -235,6 +239,16 @@ bool traceback_env() noexcept {
   return on;
 }
 
+// Rejects what the deadlock detector cannot use, before the runtime starts.
+void check_deadlock_config(const Config& cfg) {
+  if (cfg.deadlock_grace && cfg.deadlock_grace->count() < 0)
+    throw std::invalid_argument("goro: Config::deadlock_grace is negative (" +
+                                std::to_string(cfg.deadlock_grace->count()) +
+                                " ms): give a positive grace period, or zero to turn deadlock "
+                                "detection off.");
+  if (!cfg.deadlock_policy) (void)deadlock_policy_from_env();
+}
+
 }  // namespace
 
 Runtime::Runtime(const Config& cfg, bool is_default)
@@ -243,6 +257,7 @@ Runtime::Runtime(const Config& cfg, bool is_default)
       is_default_(is_default),
       leak_policy_(resolve_leak_policy(cfg.leak_policy)),
       pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
+  check_deadlock_config(cfg);
   cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
   cfg_.capture_stacks = cfg.capture_stacks || traceback_env();
@@ -517,17 +532,50 @@ bool Runtime::quiescent(std::uint64_t* signature) const noexcept {
   if (global_.size_approx() != 0) return false;
   for (const auto& w : workers_) {
     if (!w->runq.empty() || w->runnext.load(std::memory_order_acquire) != nullptr) return false;
-    *signature += w->executed.load(std::memory_order_relaxed);
+    *signature = mix_signature(*signature, w->executed.load(std::memory_order_relaxed));
   }
-  *signature += live_tasks();
+  *signature = mix_signature(*signature, live_tasks());
   return true;
 }
 
 bool all_quiescent(std::uint64_t* signature) noexcept {
   std::lock_guard guard(g_runtimes_mutex);
-  for (const Runtime* rt : *g_runtimes)
+  for (const Runtime* rt : *g_runtimes) {
+    *signature = mix_signature(*signature, rt->id());
     if (!rt->quiescent(signature)) return false;
+  }
   return true;
+}
+
+DeadlockSettings deadlock_settings() noexcept {
+  std::optional<DeadlockPolicy> policy;
+  std::optional<std::chrono::milliseconds> grace;
+  {
+    std::lock_guard guard(g_runtimes_mutex);
+    for (const Runtime* rt : *g_runtimes) {  // oldest first: the last one setting a field wins
+      if (rt->config().deadlock_policy) policy = rt->config().deadlock_policy;
+      if (rt->config().deadlock_grace) grace = rt->config().deadlock_grace;
+    }
+  }
+  DeadlockSettings settings;
+  if (policy) {
+    settings.policy = *policy;
+  } else {
+    try {
+      settings.policy = deadlock_policy_from_env();
+    } catch (const std::invalid_argument& e) {
+      // Only reachable with no runtime alive (a runtime rejects it when it starts).
+      static std::once_flag logged;
+      std::call_once(logged, [&] { logger().error("{} Using proven.", e.what()); });
+    }
+  }
+  if (!grace) {
+    settings.grace_ns = deadlock_grace_ns();
+  } else {  // saturated: a grace too long for the clock is "never"
+    const auto ms = static_cast<std::int64_t>(grace->count());
+    settings.grace_ns = ms > kNeverNs / 1'000'000 ? kNeverNs : ms * 1'000'000;
+  }
+  return settings;
 }
 
 bool Runtime::run_due_timers(Worker* w) {
@@ -776,6 +824,7 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
 }
 
 void Runtime::worker_main(Worker* w) {
+  const NeverWakesTasks only_tasks_wake_tasks;  // what a worker runs is counted as tasks
   t_worker = w;
   install_overflow_handler_for_this_thread();
   w->tsan_fiber = sanitizers::tsan_current_fiber();
@@ -1059,20 +1108,14 @@ void Runtime::unwind_all_tasks() {
 }
 
 void Runtime::wait_for_main_or_deadlock() {
-  // Like a plain thread blocked in a goro call: if every task (main included) is asleep
-  // for the deadlock grace period, nothing can ever finish main: report, unwind, throw.
-  const bool finished = wait_unless_deadlocked(
-      &main_done,
-      [](void* word) {
-        return static_cast<std::atomic<std::uint32_t>*>(word)->load(std::memory_order_acquire) != 0;
-      },
-      &main_done);
-  if (finished) return;
+  // Like a plain thread blocked in a goro call: if the detector condemns this wait, the
+  // main task can never finish: unwind the tasks, throw.
+  const std::shared_ptr<const std::string> verdict =
+      wait_unless_deadlocked(&main_done, nullptr, main_task_id_);
+  if (!verdict) return;
   std::string message =
-      "goro: all goro tasks are asleep - deadlock! The main task of goro::run can never "
-      "finish. Live tasks:\n" + live_task_report(this, 0);
-  logger().error("{}", message);
-  logger().flush();
+      "goro: all goro tasks are asleep - deadlock! The main task of goro::run (task " +
+      std::to_string(main_task_id_) + ") can never finish.\n" + *verdict;
   stop_workers();
   unwind_all_tasks();
   throw Deadlock(message);

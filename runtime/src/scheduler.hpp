@@ -145,7 +145,7 @@ class Runtime {
   TimerHandle add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
   bool cancel_timer(std::uint64_t timer_id) noexcept;
   // Deadlock detector: true when no task of this runtime can run now (every worker idle,
-  // no queued task, no pending timer); adds its activity counters to *signature.
+  // no queued task, no pending timer); mixes its activity counters into *signature.
   bool quiescent(std::uint64_t* signature) const noexcept;
   std::uint64_t id() const noexcept { return id_; }
   // Adds this runtime's spawns and context switches to *stats (profiling_hooks.hpp).
@@ -229,12 +229,9 @@ struct MainClosure {
 };
 
 void park_thread(void (*release)(void*), void* arg, const WaitSite& site);  // park.cpp
-// Deadlock detection (park.cpp): every runtime quiescent, with the activity signature.
+// Deadlock detection (deadlock.hpp): every runtime quiescent, with the activity signature.
 bool all_quiescent(std::uint64_t* signature) noexcept;
 std::int64_t deadlock_grace_ns() noexcept;  // $GORO_DEADLOCK_MS (default 1000; 0: off)
-// Blocks on the futex `word` until done(arg); false when, before that, every runtime
-// stayed quiescent and nothing moved for the grace period (the deadlock detector).
-bool wait_unless_deadlocked(std::atomic<std::uint32_t>* word, bool (*done)(void*), void* arg);
 void task_yield();
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;

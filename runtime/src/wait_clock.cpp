@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "goro/deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "task.hpp"
 
@@ -28,6 +29,7 @@ void refresh_wait_clock() noexcept {
 }
 
 [[noreturn]] void ticker_main() {
+  const NeverWakesTasks only_advances_the_clock;
   // An unused word to sleep on for one tick: nothing ever wakes it early.
   std::atomic<std::uint32_t> tick_word{0};
   for (;;) {

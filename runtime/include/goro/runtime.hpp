@@ -27,13 +27,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "goro/deadlock.hpp"
+
 namespace goro {
 
 using TaskId = std::uint64_t;  // 0 means "not a task"
 
 // Thrown instead of hanging forever to a plain thread blocked in a goro call (and by
-// run()) when every task is asleep: see "Deadlock detection" in README.md. what() holds
-// "all goro tasks are asleep - deadlock!" and the blocked-task dump.
+// run()) when a deadlock is proven (goro/deadlock.hpp). what() holds "all goro tasks are
+// asleep - deadlock!", why, and the blocked-task dump.
 struct Deadlock : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -61,6 +63,12 @@ struct Config {
   // GORO_TREND ("1s", "500ms", "2m"; a bare number is seconds; "on": 1s; "off"/"0": off),
   // else off. The sampler is process-wide; the first runtime that asks starts it.
   std::optional<std::chrono::milliseconds> trend_period{};
+  // Deadlock detection (goro/deadlock.hpp), process-wide: of the live runtimes, the most
+  // recently started one that sets a field decides it. Unset everywhere: env GORO_DEADLOCK
+  // (proven|all_asleep|off), else proven; env GORO_DEADLOCK_MS, else 1000 ms. A grace of
+  // zero turns detection off.
+  std::optional<DeadlockPolicy> deadlock_policy{};
+  std::optional<std::chrono::milliseconds> deadlock_grace{};
 };
 
 struct SpawnOptions {

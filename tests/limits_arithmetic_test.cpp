@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
@@ -50,6 +51,40 @@ TEST(ChannelCapacity, LargeButPossibleCapacitiesWork) {
   for (std::uint64_t i = 0; i < 1000; ++i) c.send(i);
   EXPECT_EQ(c.recv(), 0u);
   EXPECT_EQ(c.size(), 999u);
+}
+
+// ------------------------------------------------ the saturating helpers themselves
+
+TEST(SaturatingTime, ConversionsSaturateInsteadOfWrapping) {
+  using goro::detail::saturating_ns;
+  EXPECT_EQ(saturating_ns(std::chrono::hours::max()), nanoseconds::max());
+  EXPECT_EQ(saturating_ns(std::chrono::hours::min()), nanoseconds::min());
+  EXPECT_EQ(saturating_ns(std::chrono::milliseconds::max()), nanoseconds::max());
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(1e300)), nanoseconds::max());
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(-1e300)), nanoseconds::min());
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(std::nan(""))), nanoseconds(0));
+  EXPECT_EQ(saturating_ns(5ms), nanoseconds(5'000'000));
+  EXPECT_EQ(saturating_ns(nanoseconds::max()), nanoseconds::max());
+}
+
+TEST(SaturatingTime, DeadlinesSaturateAtNowAndNever) {
+  using goro::detail::deadline_of;
+  using goro::detail::kNeverNs;
+  EXPECT_EQ(deadline_of(SteadyPoint::max()), kNeverNs);
+  const std::int64_t before = goro::detail::now_ns();
+  // system_clock's max() is about 230 years from now: far, but inside the clock's range.
+  constexpr std::int64_t kCentury = std::int64_t{100} * 365 * 24 * 3600 * 1'000'000'000;
+  EXPECT_GT(deadline_of(std::chrono::system_clock::time_point::max()), before + kCentury);
+  EXPECT_LE(deadline_of(SteadyPoint::min()), before);
+  const std::int64_t past = deadline_of(std::chrono::system_clock::time_point::min());
+  const std::int64_t after = goro::detail::now_ns();
+  EXPECT_GE(past, before);
+  EXPECT_LE(past, after);
+  EXPECT_EQ(goro::detail::deadline_after_ns(before, nanoseconds::max() - 1ns), kNeverNs);
+  EXPECT_EQ(goro::detail::deadline_after_ns(before, nanoseconds::min()), before);
+  EXPECT_EQ(goro::detail::steady_after(nanoseconds::max()), SteadyPoint::max());
+  EXPECT_EQ(goro::detail::steady_after(std::chrono::hours::max()), SteadyPoint::max());
+  EXPECT_LE(goro::detail::steady_after(nanoseconds::min()), std::chrono::steady_clock::now());
 }
 
 // --------------------------------------------------------------------- sleep_for

@@ -1,5 +1,4 @@
 // channel/src/channel.cpp — the non-template parts of channels: errors, parking, after().
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 

@@ -1,4 +1,5 @@
 // channel/src/channel.cpp — the non-template parts of channels: errors, parking, after().
+#include <stdexcept>
 #include <string>
 
 #include "goro/channel.hpp"
@@ -14,6 +15,15 @@ std::string site(const std::source_location& where) {
 }
 void unlock_channel(void* c) { static_cast<ChanBase*>(c)->lock.unlock(); }
 }  // namespace
+
+void throw_channel_capacity_out_of_range(std::size_t capacity, std::size_t elem_size,
+                                         const std::source_location& where) {
+  throw std::length_error("goro: Channel capacity " + std::to_string(capacity) + " at " +
+                          site(where) + " is out of range (makechan: size out of range): " +
+                          std::to_string(capacity) + " elements of " + std::to_string(elem_size) +
+                          " bytes exceed the 1 TiB limit of a channel buffer; use at most " +
+                          std::to_string(kMaxChannelBufferBytes / elem_size) + " elements");
+}
 
 void throw_send_on_closed(const std::source_location& where) {
   throw ChannelClosed("goro: send on closed channel at " + site(where) +
@@ -51,9 +61,11 @@ namespace goro {
 Channel<std::chrono::steady_clock::time_point> after(std::chrono::nanoseconds d) {
   using TimePoint = std::chrono::steady_clock::time_point;
   Channel<TimePoint> ch(1);
+  const std::int64_t when = detail::deadline_after_ns(d);
+  if (when == detail::kNeverNs) return ch;  // past the end of the clock: never fires
   auto* held = new Channel<TimePoint>(ch);  // the timer's own handle
   detail::add_timer(
-      detail::now_ns() + std::max<std::int64_t>(d.count(), 0),
+      when,
       [](void* p) {
         auto* timer_handle = static_cast<Channel<TimePoint>*>(p);
         try {

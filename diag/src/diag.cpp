@@ -6,6 +6,7 @@
 // is alive while we look). Nothing stops the scheduler. Captured stacks (capture_stacks)
 // are copied as raw addresses under the locks and symbolized after they are released.
 #include "goro/diag.hpp"
+#include "goro/detail/timer.hpp"
 
 #include <cxxabi.h>
 #include <dlfcn.h>
@@ -600,18 +601,20 @@ std::vector<TaskInfo> find_leaks(LeakOptions opts) {
   };
   // goleak's Find: retry until nothing is left or the deadline passes; the wait between
   // attempts doubles (10 us .. 50 ms) and never overshoots the deadline.
-  const auto deadline = std::chrono::steady_clock::now() + opts.max_wait;
+  // Saturated: max_wait = milliseconds::max() waits "forever", a negative one looks once.
+  const std::int64_t deadline = detail::deadline_after_ns(detail::saturating_ns(opts.max_wait));
   auto backoff = std::chrono::microseconds(10);
   for (;;) {
     auto leaks = filter(internal::snapshot_tasks(nullptr));  // verdicts only at the end
-    auto now = std::chrono::steady_clock::now();
+    const std::int64_t now = detail::now_ns();
     if (leaks.empty()) return leaks;
     if (now >= deadline) {
       internal::mark_provable_leaks(leaks);
       sort_by_index(leaks, [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
       return leaks;
     }
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::nanoseconds(deadline - now));
     goro::sleep_for(std::min(backoff, left) + std::chrono::microseconds(1));
     backoff = std::min(backoff * 2, std::chrono::microseconds(50'000));
   }

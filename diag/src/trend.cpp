@@ -27,6 +27,7 @@
 #include "../../runtime/src/registry.hpp"
 #include "../../runtime/src/wait_record.hpp"
 #include "goro/detail/report.hpp"
+#include "goro/detail/timer.hpp"
 #include "goro/diag.hpp"
 #include "text.hpp"
 
@@ -156,7 +157,7 @@ std::optional<PossibleLeak> check_site(const Sampler& s, const TrendSite& site) 
   std::vector<std::size_t> counts;
   std::chrono::steady_clock::time_point first_at = newest.steady_at;
   for (auto it = s.history.rbegin(); it != s.history.rend(); ++it) {
-    if (newest.steady_at - it->steady_at > s.opts.window) break;
+    if (newest.steady_at - it->steady_at > detail::saturating_ns(s.opts.window)) break;
     std::size_t n = 0;
     for (const TrendSite& other : it->sites)
       if (key_of(other.reason, other.site) == key) n = other.blocked;
@@ -237,7 +238,8 @@ void sampler_main() {
     lock.unlock();
     sample_and_record(s);
     lock.lock();
-    s.wake.wait_for(lock, s.opts.period, [&] { return s.stop_requested; });
+    // wait_until a saturated time point: wait_for(period) would overflow for a huge period.
+    s.wake.wait_until(lock, detail::steady_after(s.opts.period), [&] { return s.stop_requested; });
   }
 }
 

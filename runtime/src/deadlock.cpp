@@ -1,6 +1,7 @@
 // runtime/src/deadlock.cpp — the deadlock detector. See deadlock.hpp for the verdict, its
 // invariants and lock order.
 #include "deadlock.hpp"
+#include "env.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -359,16 +360,10 @@ void poll_detector(const DeadlockSettings& settings) {
 // ---------------------------------------------------------------------------- settings
 
 DeadlockPolicy deadlock_policy_from_env() {
-  const char* env = std::getenv("GORO_DEADLOCK");
-  if (env == nullptr) return DeadlockPolicy::proven;
-  if (std::strcmp(env, "proven") == 0) return DeadlockPolicy::proven;
-  if (std::strcmp(env, "all_asleep") == 0) return DeadlockPolicy::all_asleep;
-  if (std::strcmp(env, "off") == 0) return DeadlockPolicy::off;
-  throw std::invalid_argument(
-      std::string("goro: GORO_DEADLOCK=\"") + env +
-      "\" is not a deadlock policy. Use proven (the default: goro::Deadlock only for a proven "
-      "deadlock, else a warning), all_asleep (goro::Deadlock whenever every task is asleep, "
-      "as Go) or off, or unset it.");
+  constexpr DeadlockPolicy kPolicies[] = {DeadlockPolicy::proven, DeadlockPolicy::all_asleep,
+                                          DeadlockPolicy::off};
+  const auto choice = env::read_choice("GORO_DEADLOCK", {"proven", "all_asleep", "off"});
+  return choice ? kPolicies[*choice] : DeadlockPolicy::proven;
 }
 
 // ----------------------------------------------------------------------------- waiting

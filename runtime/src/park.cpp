@@ -7,9 +7,13 @@
 
 #include <climits>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <memory>
+#include "env.hpp"
+#include "log.hpp"
 
 #include "deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
@@ -89,21 +93,35 @@ namespace {
 thread_local std::shared_ptr<const std::string> t_deadlock_verdict;
 }  // namespace
 
-std::int64_t deadlock_grace_ns() noexcept {
+// The longest grace period GORO_DEADLOCK_MS takes: a day (86400000); 0 turns detection off.
+constexpr std::uint64_t kMaxDeadlockGraceMs = 86'400'000;
+
+std::int64_t deadlock_grace_ns() {
   static const std::int64_t grace = [] {
-    std::int64_t ms = 1000;
-    if (const char* env = std::getenv("GORO_DEADLOCK_MS")) {
-      char* end = nullptr;
-      long long v = std::strtoll(env, &end, 10);
-      if (end != env && v >= 0) ms = v;
-    }
-    return ms * 1'000'000;
+    const std::uint64_t ms =
+        env::read_unsigned("GORO_DEADLOCK_MS", 0, kMaxDeadlockGraceMs).value_or(1000);
+    return static_cast<std::int64_t>(ms) * 1'000'000;
   }();
   return grace;
 }
 
+namespace {
+// A plain thread's wait found GORO_DEADLOCK_MS invalid: the message of the
+// std::invalid_argument that throw_deadlock() throws instead of goro::Deadlock.
+thread_local std::string t_invalid_setting;
+}  // namespace
+
 void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
   ThreadParker& parker = t_parker;
+  try {
+    (void)deadlock_grace_ns();
+  } catch (const std::invalid_argument& e) {
+    // Leave as the detector does (the caller unqueues its waiter under its lock, which
+    // release() gives back), and let throw_deadlock() raise this error instead.
+    t_invalid_setting = e.what();
+    if (release) release(arg);
+    throw DeadlockDetected{site};
+  }
   if (release) release(arg);
   if (auto verdict = wait_unless_deadlocked(&parker.word, &site, 0)) {
     t_deadlock_verdict = std::move(verdict);
@@ -118,6 +136,7 @@ void await_wake() {
 }
 
 void throw_deadlock(const WaitSite& site) {
+  if (!t_invalid_setting.empty()) throw std::invalid_argument(std::exchange(t_invalid_setting, {}));
   // The detector logged the verdict once, for every thread it condemned.
   const std::shared_ptr<const std::string> verdict = std::move(t_deadlock_verdict);
   throw goro::Deadlock("goro: all goro tasks are asleep - deadlock! This thread was blocked in [" +

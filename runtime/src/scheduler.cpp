@@ -2,19 +2,24 @@
 #include "scheduler.hpp"
 
 #include <boost/context/detail/fcontext.hpp>
+#include <cxxabi.h>
 #include <execinfo.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <typeinfo>
 
 #include "deadlock.hpp"
+#include "env.hpp"
 #include "goro/detail/report.hpp"
 #include "log.hpp"
 #include "record_pool.hpp"
@@ -51,22 +56,27 @@ std::size_t default_stack_size() {
 #endif
 }
 
+// The most worker threads a runtime may have (Config::workers, GORO_MAXPROCS): far more
+// than any machine has cores; a larger number is a typo, and each worker is a thread.
+constexpr unsigned kMaxWorkers = 1024;
+
 unsigned resolve_workers(unsigned requested) {
+  if (requested > kMaxWorkers)
+    throw std::invalid_argument("goro: Config::workers = " + std::to_string(requested) +
+                                " is out of range: use 1 to " + std::to_string(kMaxWorkers) +
+                                ", or 0 for $GORO_MAXPROCS, else one per CPU");
   if (requested != 0) return requested;
-  if (const char* env = std::getenv("GORO_MAXPROCS")) {
-    char* end = nullptr;
-    long v = std::strtol(env, &end, 10);
-    if (end != env && v > 0 && v <= 1024) return static_cast<unsigned>(v);
-  }
+  if (auto v = env::read_unsigned("GORO_MAXPROCS", 1, kMaxWorkers))
+    return static_cast<unsigned>(*v);
   unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : hw;
+  return hw == 0 ? 1 : std::min(hw, kMaxWorkers);
 }
 
 LeakPolicy resolve_leak_policy(const std::optional<LeakPolicy>& configured) {
   if (configured) return *configured;
-  if (const char* env = std::getenv("GORO_LEAKCHECK")) {
-    if (std::strcmp(env, "off") == 0) return LeakPolicy::off;
-    if (std::strcmp(env, "fail") == 0) return LeakPolicy::fail;
+  if (auto v = env::read_choice("GORO_LEAKCHECK", {"off", "report", "fail"})) {
+    constexpr LeakPolicy kPolicies[] = {LeakPolicy::off, LeakPolicy::report, LeakPolicy::fail};
+    return kPolicies[*v];
   }
   return LeakPolicy::report;
 }
@@ -74,20 +84,43 @@ LeakPolicy resolve_leak_policy(const std::optional<LeakPolicy>& configured) {
 // Config::trend_period, else GORO_TREND: "1s", "500ms", "2m", "3" (seconds), "on", "off".
 std::chrono::milliseconds resolve_trend_period(const std::optional<std::chrono::milliseconds>& configured) {
   using namespace std::chrono;
-  if (configured) return *configured;
-  const char* env = std::getenv("GORO_TREND");
-  if (env == nullptr || *env == '\0' || std::strcmp(env, "off") == 0) return milliseconds(0);
-  if (std::strcmp(env, "on") == 0) return seconds(1);
-  char* unit = nullptr;
-  const double value = std::strtod(env, &unit);
-  if (!(value > 0)) return milliseconds(0);
-  const std::string_view u(unit);
-  const double ms = u == "ms" ? value : u == "m" || u == "min" ? value * 60000 : value * 1000;
-  if (!(u.empty() || u == "s" || u == "ms" || u == "m" || u == "min")) {
-    logger().warn("GORO_TREND={}: not a duration (\"1s\", \"500ms\", \"2m\"): trends are off", env);
-    return milliseconds(0);
+  if (configured) {
+    if (configured->count() < 0)
+      throw std::invalid_argument("goro: Config::trend_period = " +
+                                  std::to_string(configured->count()) +
+                                  "ms is negative: use zero for no sampling, or a period");
+    return *configured;
   }
-  return milliseconds(std::max<long long>(1, static_cast<long long>(ms)));
+  const auto env = env::get("GORO_TREND");
+  if (!env) return milliseconds(0);
+  if (env::equals_ignoring_case(*env, "off")) return milliseconds(0);
+  if (env::equals_ignoring_case(*env, "on")) return seconds(1);
+  const nanoseconds period = env::parse_duration("GORO_TREND", *env, seconds(1),
+                                                 {nanoseconds(0), hours(24)}, "on, off");
+  // A period shorter than the sampler's millisecond resolution samples every millisecond.
+  if (period.count() == 0) return milliseconds(0);
+  return std::max(milliseconds(1), duration_cast<milliseconds>(period));
+}
+
+// GORO_TRACEBACK (read once): capture parked tasks' stacks in every runtime.
+bool traceback_env() {
+  static const bool on = env::read_bool("GORO_TRACEBACK").value_or(false);
+  return on;
+}
+
+// Every GORO_* variable a runtime depends on, read before the runtime does anything, so
+// an invalid one fails run() or the first go_spawn with std::invalid_argument (env.hpp).
+Config resolve_config(const Config& requested) {
+  Config cfg = requested;
+  cfg.workers = resolve_workers(requested.workers);
+  cfg.leak_policy = resolve_leak_policy(requested.leak_policy);
+  cfg.capture_stacks = requested.capture_stacks || traceback_env();
+  cfg.trend_period = resolve_trend_period(requested.trend_period);
+  (void)deadlock_grace_ns();
+  // Read by the stack pool when it first carves a stack; checked here, where an invalid
+  // value can still be reported to the caller.
+  (void)env::read_unsigned("GORO_STACK_GUARDS", 0, std::numeric_limits<long>::max());
+  return cfg;
 }
 
 bool timer_later(const Timer& a, const Timer& b) {
@@ -229,16 +262,6 @@ RuntimeStats runtime_stats() noexcept {
 }
 
 namespace {
-// GORO_TRACEBACK=1 (read once): capture parked tasks' stacks in every runtime.
-bool traceback_env() noexcept {
-  static const bool on = [] {
-    const char* env = std::getenv("GORO_TRACEBACK");
-    return env != nullptr && *env != '\0' && std::strcmp(env, "0") != 0 &&
-           std::strcmp(env, "off") != 0;
-  }();
-  return on;
-}
-
 // Rejects what the deadlock detector cannot use, before the runtime starts.
 void check_deadlock_config(const Config& cfg) {
   if (cfg.deadlock_grace && cfg.deadlock_grace->count() < 0)
@@ -252,17 +275,14 @@ void check_deadlock_config(const Config& cfg) {
 }  // namespace
 
 Runtime::Runtime(const Config& cfg, bool is_default)
-    : cfg_(cfg),
+    : cfg_(resolve_config(cfg)),
       id_(g_next_runtime_id.fetch_add(1)),
       is_default_(is_default),
-      leak_policy_(resolve_leak_policy(cfg.leak_policy)),
+      leak_policy_(*cfg_.leak_policy),
       pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
   check_deadlock_config(cfg);
-  cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
-  cfg_.capture_stacks = cfg.capture_stacks || traceback_env();
   if (cfg_.capture_stacks) g_park_hooks.fetch_add(kParkHookCapturingRuntime);
-  cfg_.trend_period = resolve_trend_period(cfg.trend_period);
   logger();  // created before any atexit handler of ours, so destroyed after it
   {
     std::lock_guard guard(g_runtimes_mutex);
@@ -570,7 +590,15 @@ DeadlockSettings deadlock_settings() noexcept {
     }
   }
   if (!grace) {
-    settings.grace_ns = deadlock_grace_ns();
+    try {
+      settings.grace_ns = deadlock_grace_ns();
+    } catch (const std::invalid_argument& e) {
+      // As for the policy: a runtime rejects it when it starts; a plain thread's wait
+      // throws it (park_thread); here the default applies.
+      static std::once_flag logged;
+      std::call_once(logged, [&] { logger().error("{} Using 1000 ms.", e.what()); });
+      settings.grace_ns = 1'000'000'000;
+    }
   } else {  // saturated: a grace too long for the clock is "never"
     const auto ms = static_cast<std::int64_t>(grace->count());
     settings.grace_ns = ms > kNeverNs / 1'000'000 ? kNeverNs : ms * 1'000'000;
@@ -856,20 +884,33 @@ Worker* switch_out(Worker* w, AfterSwitch after) {
   return resumed_by;
 }
 
+// "std::runtime_error" for "St13runtime_error"; the mangled name if demangling fails.
+std::string demangled(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                              std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
 void log_task_exception(const TaskRecord* t, std::exception_ptr error) {
   std::string what = "an exception not derived from std::exception";
   try {
     std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    what = std::string(typeid(e).name()) + ": " + e.what();
+    what = demangled(typeid(e).name()) + ": " + e.what();
   } catch (...) {
+    if (const std::type_info* type = abi::__cxa_current_exception_type())
+      what = "an exception of type " + demangled(type->name()) +
+             " (not derived from std::exception)";
   }
+  const bool continuing = t->runtime->config().on_panic == PanicPolicy::log_and_continue;
   logger().critical(
-      "task {}{}{}{} (spawned at {}:{} in {}) exited with an uncaught exception: {}. "
-      "Catch it inside the task, or set goro::Config::on_panic = "
-      "goro::PanicPolicy::log_and_continue.",
+      "task {}{}{}{} (spawned at {}:{} in {}) exited with an uncaught exception: {}. {}",
       t->id, t->name ? " \"" : "", task_name(*t), t->name ? "\"" : "",
-      t->spawn_site.file_name(), t->spawn_site.line(), t->spawn_site.function_name(), what);
+      t->spawn_site.file_name(), t->spawn_site.line(), t->spawn_site.function_name(), what,
+      continuing ? "The task ended; the runtime goes on (goro::PanicPolicy::log_and_continue)."
+                 : "Catch it inside the task, or set goro::Config::on_panic = "
+                   "goro::PanicPolicy::log_and_continue.");
   logger().flush();
 }
 
@@ -879,8 +920,13 @@ void run_task_body(TaskRecord* t) {
   } catch (const TaskUnwind&) {
     // run() is unwinding this task: done.
   } catch (...) {
-    log_task_exception(t, std::current_exception());
-    if (t->runtime->config().on_panic == PanicPolicy::terminate) std::terminate();
+    Runtime* rt = t->runtime;
+    if (rt->config().on_panic == PanicPolicy::log_and_continue && t->id == rt->main_task()) {
+      rt->main_exception = std::current_exception();  // run() rethrows it
+    } else {
+      log_task_exception(t, std::current_exception());
+      if (rt->config().on_panic == PanicPolicy::terminate) std::terminate();
+    }
   }
   t->closure_ops->destroy(t->closure);
 }
@@ -905,6 +951,49 @@ __attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) 
   return n > 0 ? static_cast<std::uint32_t>(n) : 0;
 }
 
+// A task that swallowed a TaskUnwind (a catch (...) that did not rethrow) and came back
+// to a goro call: it would catch every later one too, spinning forever, so it is told
+// about once and abandoned: switched out for good, its stack kept (leaked). The unwinder
+// has marked it resumed, so it is not resumed again; run() reports it with the tasks
+// that could not be unwound.
+[[noreturn]] __attribute__((noinline, cold)) void abandon_swallowing_task(Worker* w, TaskRecord* t) {
+  logger().error(
+      "goro::run: task {}{}{}{} (spawned at {}:{} in {}) caught the runtime's unwind "
+      "(goro::detail::TaskUnwind) in a catch (...) that did not rethrow it, then called goro "
+      "again. It is abandoned: the rest of its stack is not unwound (its destructors do not "
+      "run; its stack is leaked). Every catch (...) that can see a goro call must rethrow: "
+      "catch (...) {{ cleanup(); throw; }}.",
+      t->id, t->name ? " \"" : "", task_name(*t), t->name ? "\"" : "",
+      t->spawn_site.file_name(), t->spawn_site.line(), t->spawn_site.function_name());
+  logger().flush();
+  for (;;) {
+    w->release = nullptr;
+    w = switch_out(w, AfterSwitch::park);
+  }
+}
+
+// Whether the exception being handled on this thread now (in a catch block) is a
+// TaskUnwind: a catch (...) { cleanup(); throw; } that calls goro in cleanup().
+bool handling_task_unwind() noexcept {
+  std::exception_ptr handled = std::current_exception();
+  if (!handled) return false;
+  try {
+    std::rethrow_exception(handled);
+  } catch (const TaskUnwind&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// Throws TaskUnwind into the running task t (run() is unwinding it), or abandons t if it
+// swallowed the previous one.
+[[noreturn]] void throw_task_unwind(Worker* w, TaskRecord* t) {
+  if (t->unwind_thrown && !handling_task_unwind()) abandon_swallowing_task(w, t);
+  t->unwind_thrown = true;
+  throw TaskUnwind{};
+}
+
 }  // namespace
 
 namespace {
@@ -923,7 +1012,7 @@ __attribute__((always_inline)) inline void park_task_hooked(Worker* w, const Wai
   Runtime* rt = t->runtime;
   if (rt->unwinding() && std::uncaught_exceptions() == 0) {
     if (release) release(release_arg);
-    throw TaskUnwind{};
+    throw_task_unwind(w, t);
   }
   if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
@@ -946,7 +1035,7 @@ __attribute__((always_inline)) inline void park_task_hooked(Worker* w, const Wai
 #if !defined(GORO_NO_WAIT_RECORDING)
   end_wait(t);
 #endif
-  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
 }
 
 __attribute__((noinline, cold)) void park_task_hooked(Worker* w, const WaitSite& site,
@@ -973,7 +1062,7 @@ __attribute__((noinline, cold)) void resume_hooked(TaskRecord* t, std::uint64_t 
 #else
   (void)hooks;
 #endif
-  if (t->runtime->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+  if (t->runtime->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
 }
 
 }  // namespace
@@ -1010,10 +1099,11 @@ void task_yield() {
     std::this_thread::yield();
     return;
   }
-  Runtime* rt = w->current->runtime;
-  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+  TaskRecord* t = w->current;
+  Runtime* rt = t->runtime;
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(w, t);
   switch_out(w, AfterSwitch::yield);
-  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw TaskUnwind{};
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
 }
 
 TaskRecord* current_task_record() noexcept {
@@ -1103,7 +1193,8 @@ void Runtime::unwind_all_tasks() {
   if (stuck > 0)
     logger().error(
         "goro::run: {} task(s) could not be unwound: they blocked again inside a destructor "
-        "while unwinding. Their stacks are kept (leaked).",
+        "while unwinding, or swallowed the unwind (reported above). Their stacks are kept "
+        "(leaked).",
         stuck);
 }
 
@@ -1213,10 +1304,20 @@ bool cancel_timer(const TimerHandle& timer) noexcept {
 
 void ready_task(TaskRecord* t) noexcept { t->runtime->ready(t); }
 
+[[noreturn]] __attribute__((noinline, cold)) void throw_spawn_after_exit(const std::source_location& where) {
+  throw std::logic_error(
+      std::string("goro::go_spawn at ") + where.file_name() + ":" + std::to_string(where.line()) +
+      " in " + where.function_name() +
+      ": the process is exiting and goro's default runtime has stopped, so the task would "
+      "never run (a static destructor or atexit handler spawning?). Spawn before main() "
+      "returns, or run the work inside goro::run().");
+}
+
 TaskId spawn_task(const SpawnOptions* opts, const std::source_location& where, std::size_t size,
                   std::size_t align, void (*construct)(void*, void*), void* arg,
                   const ClosureOps& ops) {
   Runtime& rt = current_or_default_runtime();
+  if (rt.exited()) throw_spawn_after_exit(where);
   TaskRecord* t = rt.create_task(opts, where, size, align, construct, arg, ops);
   const TaskId id = t->id;  // t may run and be freed as soon as it is ready
   rt.ready(t);
@@ -1245,9 +1346,13 @@ int run(std::function<void()> main_task, Config cfg) {
   rt->set_main_task(t->id);
   rt->ready(t);
   int code = rt->finish_run(t);
+  std::exception_ptr main_exception = std::move(rt->main_exception);
   if (rt->live_tasks() > 0) {
     (void)rt.release();  // tasks that could not be unwound still point at it
   }
+  // PanicPolicy::log_and_continue: an exception escaping the main task is the caller's,
+  // as if main_task had been called directly (after the leftovers were dealt with).
+  if (main_exception) std::rethrow_exception(main_exception);
   return code;
 }
 
@@ -1267,7 +1372,13 @@ void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
     detail::Runtime* rt;
     std::int64_t when;
     detail::TaskRecord* task;
-  } args{w->rt, detail::now_ns() + d.count(), w->current};
+  } args{w->rt, detail::deadline_after_ns(d), w->current};
+  if (args.when == detail::kNeverNs) {
+    // Past the end of the clock: nothing will wake this task (as with a timer that
+    // never fires); only run()'s unwinding ends the wait.
+    detail::park({diag::WaitReason::sleep, where, nullptr}, nullptr, nullptr);
+    return;
+  }
   detail::park(
       {diag::WaitReason::sleep, where, nullptr},
       [](void* p) {

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <concurrentqueue/concurrentqueue.h>
 #include <cstdint>
 #include <memory>
@@ -155,6 +156,12 @@ class Runtime {
 
   // run(): wait for the main task, report leftovers, stop workers, unwind, join.
   void set_main_task(TaskId id) noexcept { main_task_id_ = id; }
+  TaskId main_task() const noexcept { return main_task_id_; }
+  // PanicPolicy::log_and_continue: the exception that escaped the main task, for run()
+  // to rethrow. Written by the main task before it finishes (main_done publishes it).
+  std::exception_ptr main_exception;
+  // The default runtime once its process exit has begun: a task spawned now never runs.
+  bool exited() const noexcept { return is_default_ && stopping_.load(std::memory_order_acquire); }
   int finish_run(TaskRecord* main_task);
   // Process exit for the default runtime: report, stop workers, never unwind.
   void shutdown_at_exit();
@@ -231,7 +238,7 @@ struct MainClosure {
 void park_thread(void (*release)(void*), void* arg, const WaitSite& site);  // park.cpp
 // Deadlock detection (deadlock.hpp): every runtime quiescent, with the activity signature.
 bool all_quiescent(std::uint64_t* signature) noexcept;
-std::int64_t deadlock_grace_ns() noexcept;  // $GORO_DEADLOCK_MS (default 1000; 0: off)
+std::int64_t deadlock_grace_ns();  // $GORO_DEADLOCK_MS (default 1000; 0: off); invalid: throws
 void task_yield();
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;

@@ -85,6 +85,7 @@ struct TaskRecord {
   // (Here, not with the other registry fields: it fills a hole, keeping the record at
   // 144 bytes so that it and a 48-byte closure share a 192-byte block.)
   std::uint8_t reg_shard = 0;  // immutable after spawn: its registry shard (registry.hpp)
+  bool unwind_thrown = false;  // scheduling: run()'s unwinding threw TaskUnwind into it
   mutable std::atomic<std::uint32_t> wait_pins{0};  // readers looking through wait_site now
   // The WaitSite passed to park(), or null when the task is not waiting: it lives in the
   // parking call's frame, so it is alive while the task waits (reason, where, the object

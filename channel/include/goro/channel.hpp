@@ -12,7 +12,8 @@
 //   for (std::string& line : lines) std::cout << line << "\n";   // until closed+drained
 //
 // Errors: send on a closed channel, a send blocked when the channel is closed, and a
-// second close() throw goro::ChannelClosed naming the call site.
+// second close() throw goro::ChannelClosed naming the call site; a capacity whose
+// buffer could not exist (more than 1 TiB) throws std::length_error.
 #pragma once
 
 #include <cstddef>
@@ -32,8 +33,13 @@ class Channel : public detail::ChanHandle {
   using value_type = T;
 
   Channel() : Channel(0) {}
-  explicit Channel(std::size_t capacity)
-      : detail::ChanHandle(new detail::ChanState<T>(capacity)) {}
+  // Throws std::length_error (Go: "makechan: size out of range") when the buffer of
+  // capacity elements would exceed detail::kMaxChannelBufferBytes.
+  explicit Channel(std::size_t capacity,
+                   std::source_location where = std::source_location::current())
+      : detail::ChanHandle(
+            (detail::check_channel_capacity(capacity, sizeof(T), where),
+             new detail::ChanState<T>(capacity))) {}
 
   // Blocks until a receiver takes the value (unbuffered) or there is room (buffered).
   void send(T value, std::source_location where = std::source_location::current()) {

@@ -77,14 +77,6 @@ void relock_user_lock(Lock& lock, std::source_location where) {
   }
 }
 
-// d from now, as an absolute detail::now_ns() deadline; saturates instead of overflowing.
-template <class Rep, class Period>
-std::int64_t deadline_after(const std::chrono::duration<Rep, Period>& d) {
-  const std::chrono::duration<double, std::nano> ns = d;
-  constexpr double kFarFuture = 1e17;  // about three years
-  const double clamped = ns.count() < 0 ? 0 : (ns.count() > kFarFuture ? kFarFuture : ns.count());
-  return now_ns() + static_cast<std::int64_t>(clamped);
-}
 }  // namespace detail
 
 class ConditionVariable {
@@ -106,19 +98,33 @@ class ConditionVariable {
   }
 
   // As wait(), but gives up after `timeout`: std::cv_status::timeout when not notified.
+  // Any duration works: a negative one times out at once, a huge one (hours::max())
+  // waits for a notify only; nothing overflows.
   template <class Lock, class Rep, class Period>
   std::cv_status wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& timeout,
                           std::source_location where = std::source_location::current()) {
-    return wait_until_ns(lock, detail::deadline_after(timeout), where);
+    return wait_until_ns(lock, detail::deadline_after_ns(detail::saturating_ns(timeout)), where);
   }
   // Returns pred() as it was last evaluated: false means it timed out with pred() false.
   template <class Lock, class Rep, class Period, class Predicate>
   bool wait_for(Lock& lock, const std::chrono::duration<Rep, Period>& timeout, Predicate pred,
                 std::source_location where = std::source_location::current()) {
-    const std::int64_t deadline = detail::deadline_after(timeout);
-    while (!pred())
-      if (wait_until_ns(lock, deadline, where) == std::cv_status::timeout) return pred();
-    return true;
+    return wait_until_pred(lock, detail::deadline_after_ns(detail::saturating_ns(timeout)),
+                           std::move(pred), where);
+  }
+
+  // As wait(), but gives up at `deadline` of any clock (steady_clock is exact; another
+  // clock is converted once, at the call). time_point::min() times out at once,
+  // time_point::max() waits for a notify only.
+  template <class Lock, class Clock, class Duration>
+  std::cv_status wait_until(Lock& lock, const std::chrono::time_point<Clock, Duration>& deadline,
+                            std::source_location where = std::source_location::current()) {
+    return wait_until_ns(lock, detail::deadline_of(deadline), where);
+  }
+  template <class Lock, class Clock, class Duration, class Predicate>
+  bool wait_until(Lock& lock, const std::chrono::time_point<Clock, Duration>& deadline,
+                  Predicate pred, std::source_location where = std::source_location::current()) {
+    return wait_until_pred(lock, detail::deadline_of(deadline), std::move(pred), where);
   }
 
   // Wakes the longest waiter, if any (FIFO).
@@ -129,8 +135,18 @@ class ConditionVariable {
  private:
   static constexpr std::int64_t kNoDeadline = -1;
 
+  template <class Lock, class Predicate>
+  bool wait_until_pred(Lock& lock, std::int64_t deadline_ns, Predicate pred,
+                       std::source_location where) {
+    while (!pred())
+      if (wait_until_ns(lock, deadline_ns, where) == std::cv_status::timeout) return pred();
+    return true;
+  }
+
+  // deadline_ns: a detail::now_ns() time; detail::kNeverNs is none.
   template <class Lock>
   std::cv_status wait_until_ns(Lock& lock, std::int64_t deadline_ns, std::source_location where) {
+    if (deadline_ns == detail::kNeverNs) deadline_ns = kNoDeadline;
     bool timed_out;
     try {
       timed_out = park_waiter([](void* l) { static_cast<Lock*>(l)->unlock(); }, &lock,

@@ -81,6 +81,18 @@ struct ChanBase {
   void (*destroy)(ChanBase*) noexcept = nullptr;
 };
 
+// The largest buffer a channel may have: 1 TiB. Larger is a bug (a wrapped size, a
+// negative number converted to size_t), not a plan.
+inline constexpr std::size_t kMaxChannelBufferBytes = std::size_t{1} << 40;
+[[noreturn]] void throw_channel_capacity_out_of_range(std::size_t capacity, std::size_t elem_size,
+                                                      const std::source_location& where);
+// Checked before sizeof(T) * capacity is computed, so the product cannot wrap.
+inline void check_channel_capacity(std::size_t capacity, std::size_t elem_size,
+                                   const std::source_location& where) {
+  if (capacity > kMaxChannelBufferBytes / elem_size) [[unlikely]]
+    throw_channel_capacity_out_of_range(capacity, elem_size, where);
+}
+
 [[noreturn]] void throw_send_on_closed(const std::source_location& where);
 [[noreturn]] void throw_close_of_closed(const std::source_location& where);
 // Parks on q (c->lock held, w queued); releases the lock once parked. On unwinding,

@@ -1,4 +1,5 @@
-// goro/detail/timer.hpp — one-shot timers run by the scheduler (sleep_for, after()).
+// goro/detail/timer.hpp — one-shot timers run by the scheduler (sleep_for, after()), and
+// the saturating arithmetic that turns a user's duration or time point into a deadline.
 //
 //   auto timer = detail::add_timer(detail::now_ns() + 10'000'000, &fire_fn, &drop_fn, payload);
 //   if (detail::cancel_timer(timer)) { /* it will not fire; drop_fn(payload) has run */ }
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 namespace goro::detail {
 
@@ -35,6 +37,46 @@ inline std::int64_t deadline_after_ns(std::chrono::nanoseconds d) noexcept {
 constexpr std::int64_t deadline_ns(std::chrono::steady_clock::time_point t) noexcept {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   return ns < 0 ? 0 : ns;
+}
+
+// Any duration as nanoseconds, saturated at nanoseconds::min() / max() instead of
+// overflowing (std::chrono::hours::max() converted plainly wraps). NaN is zero.
+template <class Rep, class Period>
+constexpr std::chrono::nanoseconds saturating_ns(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using Wide = std::chrono::duration<long double, std::nano>;  // exact for every int64
+  const Wide wide = d;
+  if (!(wide == wide)) return std::chrono::nanoseconds(0);
+  if (wide >= Wide(static_cast<long double>(kNeverNs))) return std::chrono::nanoseconds::max();
+  if (wide <= Wide(static_cast<long double>(std::numeric_limits<std::int64_t>::min())))
+    return std::chrono::nanoseconds::min();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+}
+
+// A time point of any clock as a now_ns() deadline, saturated: a time already past is
+// now, time_point::max() (or anything past the end of the clock) is kNeverNs.
+template <class Clock, class Duration>
+std::int64_t deadline_of(const std::chrono::time_point<Clock, Duration>& t) noexcept {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    const std::int64_t ns = saturating_ns(t.time_since_epoch()).count();
+    return ns < 0 ? 0 : ns;
+  } else {
+    const std::int64_t now = now_ns();
+    const auto clock_now = Clock::now();
+    if (t <= clock_now) return now;  // compared, not subtracted: t may be time_point::min()
+    return deadline_after_ns(now, saturating_ns(t - clock_now));
+  }
+}
+
+// steady_clock::now() + d for any duration d, saturated at time_point::min() / max().
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point steady_after(const std::chrono::duration<Rep, Period>& d) noexcept {
+  using TimePoint = std::chrono::steady_clock::time_point;
+  const auto now = std::chrono::steady_clock::now();
+  const std::int64_t ns = saturating_ns(d).count();
+  const std::int64_t base = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  if (ns > 0 && ns > kNeverNs - base) return TimePoint::max();
+  if (ns < 0 && base < 0 && ns < std::numeric_limits<std::int64_t>::min() - base) return TimePoint::min();
+  return now + std::chrono::nanoseconds(ns);
 }
 
 struct TimerHandle {

@@ -3,15 +3,18 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <map>
+#include <climits>
+#include <string>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 
 #include "sanitizers.hpp"
 #include "task.hpp"
@@ -37,30 +40,82 @@ constexpr std::size_t kCanaryWords = StackPool::kTopReserve / sizeof(std::uint64
 std::atomic<Region*> g_regions[kMaxRegions];
 std::atomic<std::size_t> g_region_count{0};
 
+// Linux 6.13's lightweight guard regions (older headers lack the names).
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+// How guards are made (stack_pool.hpp), decided at the first slot carved.
+enum class GuardKind : int { undecided, markers, mprotect };
+std::atomic<GuardKind> g_guard_kind{GuardKind::undecided};
+
+constexpr long kUnlimited = LONG_MAX;
+constexpr long kMprotectGuards = 16384;  // 2 map entries each, of vm.max_map_count's 65530
 std::atomic<long> g_guards_left{-1};  // -1: not yet read from the environment
+long g_guard_cap = kUnlimited;        // GORO_STACK_GUARDS; written once, before g_guards_left
 
 long guard_budget() {
-  long v = g_guards_left.load(std::memory_order_relaxed);
+  long v = g_guards_left.load(std::memory_order_acquire);
   if (v >= 0) return v;
-  long budget = 16384;
+  long budget = kUnlimited;
   if (const char* env = std::getenv("GORO_STACK_GUARDS")) {
     char* end = nullptr;
-    long parsed = std::strtol(env, &end, 10);
-    if (end != env && parsed >= 0) budget = parsed;
+    errno = 0;
+    const long parsed = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || parsed < 0 || errno != 0)
+      throw std::invalid_argument(std::string("GORO_STACK_GUARDS=\"") + env +
+                                  "\" is not valid: give a whole number of stacks >= 0 "
+                                  "(0: no guard regions)");
+    budget = parsed;
   }
   long expected = -1;
-  g_guards_left.compare_exchange_strong(expected, budget);
+  if (g_guards_left.compare_exchange_strong(expected, budget)) g_guard_cap = budget;
   return g_guards_left.load();
 }
 
+// Makes [p, p + bytes) a guard; false when the kernel refuses (the slot stays unguarded).
+// Caller: a pool's lock_ held, so carving is serial per pool; the kind is shared.
+bool install_guard(std::byte* p, std::size_t bytes) {
+  GuardKind kind = g_guard_kind.load(std::memory_order_relaxed);
+#if !defined(GORO_ASAN)
+  // LeakSanitizer scans the stack regions and reads guard markers as ordinary memory
+  // (it skips only what /proc/self/maps shows unreadable): under ASan, mprotect.
+  if (kind != GuardKind::mprotect) {
+    if (::madvise(p, bytes, MADV_GUARD_INSTALL) == 0) {
+      g_guard_kind.store(GuardKind::markers, std::memory_order_relaxed);
+      return true;
+    }
+    if (kind == GuardKind::markers) return false;  // worked before: out of memory now
+  }
+#endif
+  if (kind != GuardKind::mprotect) {
+    g_guard_kind.store(GuardKind::mprotect, std::memory_order_relaxed);
+    // Guards now cost map entries: cap them, unless GORO_STACK_GUARDS asked for fewer.
+    long left = g_guards_left.load(std::memory_order_relaxed);
+    while (left > kMprotectGuards && g_guard_cap > kMprotectGuards &&
+           !g_guards_left.compare_exchange_weak(left, kMprotectGuards, std::memory_order_relaxed)) {
+    }
+  }
+  if (::mprotect(p, bytes, PROT_NONE) != 0) {
+    g_guards_left.store(0, std::memory_order_relaxed);  // out of map entries
+    return false;
+  }
+  return true;
+}
+
 bool take_guard() {
-  guard_budget();
-  long v = g_guards_left.load(std::memory_order_relaxed);
+  long v = guard_budget();
+  if (v == kUnlimited) return true;
   while (v > 0) {
     if (g_guards_left.compare_exchange_weak(v, v - 1, std::memory_order_relaxed)) return true;
   }
   return false;
 }
+
+// Pools by index (StackPool::index()): append-only, guarded by g_pools_mutex for writers.
+std::mutex g_pools_mutex;
+std::atomic<StackPool*> g_pools[StackPool::kMaxPools];
+std::size_t g_pool_count = 0;  // guarded by g_pools_mutex
 
 // The free-list link of a free slot, and whether it is guarded, just below its reserve.
 struct FreeLink {
@@ -104,21 +159,31 @@ std::size_t StackPool::page_size() noexcept {
   return size;
 }
 
+std::size_t StackPool::guard_size() noexcept { return kGuardPages * page_size(); }
+
 StackPool& StackPool::for_size(std::size_t stack_size) {
-  static std::mutex mu;
-  static std::map<std::size_t, StackPool*>* pools = new std::map<std::size_t, StackPool*>();
   const std::size_t page = page_size();
-  // usable + reserve, rounded to pages, + the guard page
-  std::size_t slot = ((stack_size + kTopReserve + page - 1) / page) * page + page;
-  std::lock_guard guard(mu);
-  auto it = pools->find(slot);
-  if (it != pools->end()) return *it->second;
-  auto* pool = new StackPool(slot);  // lives forever: slots may outlive any runtime
-  pools->emplace(slot, pool);
+  // usable + reserve, rounded to pages, + the guard
+  const std::size_t slot = ((stack_size + kTopReserve + page - 1) / page) * page + guard_size();
+  std::lock_guard guard(g_pools_mutex);
+  for (std::size_t i = 0; i < g_pool_count; ++i) {
+    StackPool* pool = g_pools[i].load(std::memory_order_relaxed);
+    if (pool->slot_size_ == slot) return *pool;
+  }
+  if (g_pool_count == kMaxPools)
+    throw std::length_error("goro: too many distinct task stack sizes (at most 255 per process)");
+  // Lives forever: slots may outlive any runtime.
+  auto* pool = new StackPool(slot, static_cast<std::uint8_t>(g_pool_count));
+  g_pools[g_pool_count++].store(pool, std::memory_order_release);
   return *pool;
 }
 
-StackPool::StackPool(std::size_t slot_size) : slot_size_(slot_size), page_(page_size()) {}
+StackPool& StackPool::by_index(std::uint8_t index) noexcept {
+  return *g_pools[index].load(std::memory_order_acquire);
+}
+
+StackPool::StackPool(std::size_t slot_size, std::uint8_t index)
+    : slot_size_(slot_size), guard_(guard_size()), index_(index) {}
 
 StackPool::Slot StackPool::carve() {
   // lock_ held
@@ -127,16 +192,16 @@ StackPool::Slot StackPool::carve() {
     std::size_t bytes = page_size() + nslots * slot_size_;
     void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED) throw std::bad_alloc();
-    std::size_t index = g_region_count.load(std::memory_order_relaxed);
+    if (mem == MAP_FAILED) throw StackMemoryUnavailable(errno);
+    std::size_t index = g_region_count.fetch_add(1, std::memory_order_relaxed);
     if (index >= kMaxRegions) {
+      g_region_count.fetch_sub(1, std::memory_order_relaxed);
       ::munmap(mem, bytes);
-      throw std::bad_alloc();
+      throw StackMemoryUnavailable(ENOMEM);
     }
     auto* region = new Region{static_cast<std::byte*>(mem) + page_size(), nslots * slot_size_,
                               slot_size_, nslots, {}};
     g_regions[index].store(region, std::memory_order_release);
-    g_region_count.store(index + 1, std::memory_order_release);
     sanitizers::register_root_region(mem, bytes);
     region_ = region;
     carved_in_region_ = 0;
@@ -144,11 +209,7 @@ StackPool::Slot StackPool::carve() {
   Slot slot{region_->base + carved_in_region_ * slot_size_, false};
   // Guards are only given to a prefix of each region, so "guarded" is one counter.
   slot.guarded = carved_in_region_ == region_->guarded.load(std::memory_order_relaxed) &&
-                 take_guard();
-  if (slot.guarded && ::mprotect(slot.base, page_size(), PROT_NONE) != 0) {
-    slot.guarded = false;  // out of map entries: fall back to the canary
-    g_guards_left.store(0, std::memory_order_relaxed);
-  }
+                 take_guard() && install_guard(slot.base, guard_);
   if (slot.guarded)
     region_->guarded.store(carved_in_region_ + 1, std::memory_order_release);
   else
@@ -238,10 +299,11 @@ const std::byte* StackPool::guard_slot_of(const void* addr) noexcept {
   std::size_t n = g_region_count.load(std::memory_order_acquire);
   for (std::size_t i = 0; i < n; ++i) {
     Region* r = g_regions[i].load(std::memory_order_acquire);
+    if (r == nullptr) continue;  // being added
     if (a < r->base || a >= r->base + r->bytes) continue;
     std::size_t index = static_cast<std::size_t>(a - r->base) / r->slot_size;
     const std::byte* slot = r->base + index * r->slot_size;
-    if (index < r->guarded.load(std::memory_order_acquire) && a < slot + page_size()) return slot;
+    if (index < r->guarded.load(std::memory_order_acquire) && a < slot + guard_size()) return slot;
     return nullptr;
   }
   return nullptr;
@@ -272,9 +334,30 @@ void write_num(unsigned long long v) {
   write_str(buf + i);
 }
 
+// The stack pointer of the interrupted code, or 0 where unknown.
+std::uintptr_t interrupted_sp(void* context) {
+#if defined(__x86_64__)
+  return static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RSP]);
+#elif defined(__aarch64__)
+  return static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.sp);
+#else
+  (void)context;
+  return 0;
+#endif
+}
+
 void segv_handler(int sig, siginfo_t* info, void* context) {
+  const TaskRecord* task = current_task_record_for_signal();
   if (StackPool::guard_slot_of(info->si_addr) != nullptr)
-    report_stack_overflow(current_task_record_for_signal(), false);
+    report_stack_overflow(task, OverflowEvidence::guard);
+  // An unguarded stack: the task ran past its bottom, through the slots below, until it
+  // touched something unmapped. Its stack pointer tells (a task only ever runs on its
+  // own slot).
+  if (task != nullptr && task->stack != nullptr) {
+    const std::uintptr_t sp = interrupted_sp(context);
+    if (sp != 0 && sp < reinterpret_cast<std::uintptr_t>(task->stack) + StackPool::guard_size())
+      report_stack_overflow(task, OverflowEvidence::stack_pointer);
+  }
   // Not ours: let the previous handler (or the default action) deal with it.
   if (g_previous_segv.sa_flags & SA_SIGINFO) {
     if (g_previous_segv.sa_sigaction) {
@@ -290,7 +373,7 @@ void segv_handler(int sig, siginfo_t* info, void* context) {
 
 }  // namespace
 
-void report_stack_overflow(const TaskRecord* task, bool detected_by_canary) noexcept {
+void report_stack_overflow(const TaskRecord* task, OverflowEvidence evidence) noexcept {
   write_str("goro: fatal: stack overflow in ");
   if (task != nullptr) {
     write_str("task ");
@@ -310,11 +393,21 @@ void report_stack_overflow(const TaskRecord* task, bool detected_by_canary) noex
   } else {
     write_str("a goro task");
   }
-  write_str(detected_by_canary
-                ? ": the canary at the bottom of its stack was overwritten (this stack has no "
-                  "guard page: GORO_STACK_GUARDS budget exhausted)"
-                : ": it ran into the guard page below its stack");
-  write_str(". Give tasks a larger stack with goro::Config::stack_size, or use less stack "
+  switch (evidence) {
+    case OverflowEvidence::guard:
+      write_str(": it ran into the guard region below its stack");
+      break;
+    case OverflowEvidence::canary:
+      write_str(": the canary at the bottom of its stack was overwritten (this stack has no "
+                "guard region; other tasks' stacks may be corrupt)");
+      break;
+    case OverflowEvidence::stack_pointer:
+      write_str(": its stack pointer is below its stack (this stack has no guard region; "
+                "other tasks' stacks may be corrupt)");
+      break;
+  }
+  write_str(". Give it a larger stack (goro::SpawnOptions::stack_size, "
+            "goro::Config::stack_size or GORO_STACK_SIZE), or use less stack "
             "(large locals, deep recursion).\n");
   ::signal(SIGABRT, SIG_DFL);
   ::abort();

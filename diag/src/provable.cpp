@@ -113,9 +113,7 @@ __attribute__((no_sanitize("address", "thread"), noinline)) bool memory_of(
     const auto lo = reinterpret_cast<Addr>(t.closure);
     *closure = {lo, lo + t.closure_ops->size};
   }
-  // A task that has not run yet (no context) has nothing of its own on its stack; the
-  // slot may still hold a previous owner's words.
-  if (t.stack == nullptr || *static_cast<void* const volatile*>(&t.ctx) == nullptr) return false;
+  if (t.stack == nullptr) return false;
   const detail::StackPool& pool = detail::StackPool::by_index(t.stack_pool_index);
   const auto bottom = reinterpret_cast<Addr>(pool.usable_bottom(t.stack));
   const auto top = reinterpret_cast<Addr>(pool.stack_top(t.stack));

@@ -367,13 +367,14 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
       (sizeof(TaskRecord) + closure_align - 1) / closure_align * closure_align;
   RecordPool* pool = closure_align <= 64 ? RecordPool::for_bytes(closure_offset + size) : nullptr;
   if (pool == nullptr) pool = RecordPool::for_bytes(sizeof(TaskRecord));
-  // Everything the task needs is had here, on the spawning thread, so that a spawn that
-  // cannot have it fails at its call site; a failure gives all of it back.
+  // Everything the task needs is had (its stack: reserved) here, on the spawning thread,
+  // so that a spawn that cannot have it fails at its call site; a failure gives all of
+  // it back.
   void* block = nullptr;
   TaskRecord* t = nullptr;
-  StackPool::Slot slot;
+  bool stack_reserved = false;
   const auto give_back = [&] {
-    if (slot.base != nullptr) stacks->release(slot);
+    if (stack_reserved) stacks->unreserve();
     if (t != nullptr) {
       if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
       t->~TaskRecord();
@@ -394,7 +395,8 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
       t->closure = ::operator new(size, std::align_val_t(closure_align));
       t->closure_on_heap = true;
     }
-    slot = stacks->acquire();
+    stacks->reserve();
+    stack_reserved = true;
   } catch (...) {
     give_back();
     try {
@@ -410,8 +412,6 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   }
   t->record_pool = pool;
   t->runtime = this;
-  t->stack = slot.base;
-  t->stack_guarded = slot.guarded;
   t->stack_pool_index = stacks->index();
   try {
     construct(t->closure, arg);
@@ -547,9 +547,12 @@ std::string Runtime::top_spawn_sites(std::size_t n) const {
   return text.empty() ? "none" : text;
 }
 
-void Runtime::start_context(TaskRecord* t) {
-  const StackPool& stacks = StackPool::by_index(t->stack_pool_index);
-  t->ctx = ctx::make_fcontext(stacks.stack_top(t->stack), stacks.usable_size(), &task_entry);
+void Runtime::bind_stack(TaskRecord* t) {
+  StackPool& stacks = StackPool::by_index(t->stack_pool_index);
+  const StackPool::Slot slot = stacks.acquire();  // reserved at spawn: no mmap, no failure
+  t->stack = slot.base;
+  t->stack_guarded = slot.guarded;
+  t->ctx = ctx::make_fcontext(stacks.stack_top(slot.base), stacks.usable_size(), &task_entry);
 #if defined(GORO_TSAN)
   t->tsan_fiber = sanitizers::tsan_create_fiber();
 #endif
@@ -562,7 +565,7 @@ std::size_t Runtime::live_tasks() const noexcept {
 }
 
 void Runtime::free_task(Worker* w, TaskRecord* t) noexcept {
-  if (!StackPool::canary_intact({t->stack, t->stack_guarded}))
+  if (t->stack != nullptr && !StackPool::canary_intact({t->stack, t->stack_guarded}))
     report_stack_overflow(t, OverflowEvidence::canary);
   const bool is_main = t->id == main_task_id_;
   StackPool& stacks = StackPool::by_index(t->stack_pool_index);
@@ -570,10 +573,14 @@ void Runtime::free_task(Worker* w, TaskRecord* t) noexcept {
   if (limits_on_) release_task_limits(stacks.slot_size());
   registry_remove(t);
   if (unwinding_.load(std::memory_order_acquire)) unwind_live_.erase(t);
+  if (t->stack != nullptr) {
 #if defined(GORO_TSAN)
-  if (t->tsan_fiber != nullptr) sanitizers::tsan_destroy_fiber(t->tsan_fiber);
+    sanitizers::tsan_destroy_fiber(t->tsan_fiber);
 #endif
-  stacks.release({t->stack, t->stack_guarded});
+    stacks.release({t->stack, t->stack_guarded});  // its reservation goes with it
+  } else {
+    stacks.unreserve();
+  }
   if (t->closure_on_heap)
     ::operator delete(t->closure, std::align_val_t(std::max<std::size_t>(
                                       t->closure_ops->align, alignof(std::max_align_t))));
@@ -924,7 +931,7 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
 }
 
 GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
-  if (t->ctx == nullptr) start_context(t);
+  if (t->stack == nullptr) bind_stack(t);
   owner_add(w->executed, std::uint64_t{1});
   w->current = t;
   t->state.store(TaskState::running, std::memory_order_relaxed);

@@ -194,7 +194,7 @@ class Runtime {
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
   void execute(Worker* w, TaskRecord* t);
-  void start_context(TaskRecord* t);
+  void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
   StackPool& stack_pool_for_spawn(std::size_t stack_size, const std::source_location& where);
   void admit_task(const std::source_location& where, std::size_t stack_bytes);

@@ -26,7 +26,8 @@ struct Region {
   std::size_t bytes;
   std::size_t slot_size;
   std::size_t nslots;
-  std::atomic<std::size_t> guarded{0};  // slots [0, guarded) have a PROT_NONE guard page
+  std::atomic<std::size_t> guarded{0};  // slots [0, guarded) have a guard
+  Region* next_spare = nullptr;         // the owning pool's spare regions (its lock_)
 };
 
 namespace {
@@ -152,6 +153,16 @@ struct ThreadCache {
   }
 };
 
+// Reservations a thread holds for later spawns, per pool: reserve() takes them from the
+// pool's count kBatch at a time, so a spawn touches no shared cache line.
+struct ReservationCredits {
+  std::uint32_t count[StackPool::kMaxPools] = {};
+  ~ReservationCredits() {
+    for (std::size_t i = 0; i < StackPool::kMaxPools; ++i)
+      if (count[i] != 0) StackPool::by_index(static_cast<std::uint8_t>(i)).unreserve_shared(count[i]);
+  }
+};
+
 }  // namespace
 
 std::size_t StackPool::page_size() noexcept {
@@ -185,25 +196,88 @@ StackPool& StackPool::by_index(std::uint8_t index) noexcept {
 StackPool::StackPool(std::size_t slot_size, std::uint8_t index)
     : slot_size_(slot_size), guard_(guard_size()), index_(index) {}
 
+void StackPool::map_region() {
+  // lock_ held
+  guard_budget();  // an invalid GORO_STACK_GUARDS fails here, at a spawn
+  const std::size_t nslots = std::max<std::size_t>(kRegionBytes / slot_size_, 4);
+  const std::size_t bytes = page_size() + nslots * slot_size_;
+  auto* region = new Region{nullptr, nslots * slot_size_, slot_size_, nslots, {}, nullptr};
+  void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) {
+    const int error = errno;
+    delete region;
+    throw StackMemoryUnavailable(error);
+  }
+  const std::size_t index = g_region_count.fetch_add(1, std::memory_order_relaxed);
+  if (index >= kMaxRegions) {
+    g_region_count.fetch_sub(1, std::memory_order_relaxed);
+    ::munmap(mem, bytes);
+    delete region;
+    throw StackMemoryUnavailable(ENOMEM);
+  }
+  region->base = static_cast<std::byte*>(mem) + page_size();
+  g_regions[index].store(region, std::memory_order_release);
+  sanitizers::register_root_region(mem, bytes);
+  if (spare_tail_ == nullptr)
+    spare_head_ = region;
+  else
+    spare_tail_->next_spare = region;
+  spare_tail_ = region;
+  capacity_.store(capacity_.load(std::memory_order_relaxed) + nslots, std::memory_order_release);
+}
+
+void StackPool::take_reservations(std::size_t n) {
+  const std::size_t wanted = reserved_.fetch_add(n, std::memory_order_acq_rel) + n;
+  if (wanted <= capacity_.load(std::memory_order_acquire)) return;
+  std::lock_guard guard(lock_);
+  try {
+    while (capacity_.load(std::memory_order_relaxed) < reserved_.load(std::memory_order_relaxed))
+      map_region();
+  } catch (...) {
+    reserved_.fetch_sub(n, std::memory_order_relaxed);
+    throw;
+  }
+}
+
+namespace {
+thread_local ReservationCredits t_credits;
+}
+
+void StackPool::reserve() {
+  std::uint32_t& credits = t_credits.count[index_];
+  if (credits > 0) {
+    --credits;
+    return;
+  }
+  try {
+    take_reservations(kBatch);
+  } catch (const StackMemoryUnavailable&) {
+    take_reservations(1);  // room for one more, perhaps, if not for a batch
+    return;
+  }
+  credits += kBatch - 1;
+}
+
+void StackPool::unreserve() noexcept {
+  std::uint32_t& credits = t_credits.count[index_];
+  if (++credits > 2 * static_cast<std::uint32_t>(kBatch)) {
+    credits -= kBatch;
+    unreserve_shared(kBatch);
+  }
+}
+
+void StackPool::unreserve_shared(std::size_t n) noexcept {
+  reserved_.fetch_sub(n, std::memory_order_acq_rel);
+}
+
 StackPool::Slot StackPool::carve() {
   // lock_ held
   if (region_ == nullptr || carved_in_region_ == region_->nslots) {
-    std::size_t nslots = std::max<std::size_t>(kRegionBytes / slot_size_, 4);
-    std::size_t bytes = page_size() + nslots * slot_size_;
-    void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mem == MAP_FAILED) throw StackMemoryUnavailable(errno);
-    std::size_t index = g_region_count.fetch_add(1, std::memory_order_relaxed);
-    if (index >= kMaxRegions) {
-      g_region_count.fetch_sub(1, std::memory_order_relaxed);
-      ::munmap(mem, bytes);
-      throw StackMemoryUnavailable(ENOMEM);
-    }
-    auto* region = new Region{static_cast<std::byte*>(mem) + page_size(), nslots * slot_size_,
-                              slot_size_, nslots, {}};
-    g_regions[index].store(region, std::memory_order_release);
-    sanitizers::register_root_region(mem, bytes);
-    region_ = region;
+    if (spare_head_ == nullptr) map_region();  // only for a slot nobody reserved
+    region_ = spare_head_;
+    spare_head_ = region_->next_spare;
+    if (spare_head_ == nullptr) spare_tail_ = nullptr;
     carved_in_region_ = 0;
   }
   Slot slot{region_->base + carved_in_region_ * slot_size_, false};
@@ -228,6 +302,7 @@ StackPool::Slot StackPool::acquire() {
   bool recycled = true;
   if (cache.pool == this && cache.count > 0) {
     slot = cache.slots[--cache.count];
+    unreserve();  // the cached slot's reservation: the task brought its own
   } else {
     const bool refill = cache.pool == nullptr || cache.pool == this;
     std::lock_guard guard(lock_);
@@ -235,13 +310,29 @@ StackPool::Slot StackPool::acquire() {
       FreeLink& link = free_link(free_head_, slot_size_);
       slot = Slot{free_head_, link.guarded};
       free_head_ = link.next;
-      if (refill) {
+      // Slots moved into the cache stay reserved for this thread's later tasks (they
+      // are out of other threads' reach), if the mapped regions can hold that.
+      // (Added first, then trimmed: a concurrent reserve() then sees the total.)
+      std::size_t room = refill ? kBatch : 0;
+      if (room > 0) {
+        const std::size_t after = reserved_.fetch_add(room, std::memory_order_acq_rel) + room;
+        const std::size_t capacity = capacity_.load(std::memory_order_relaxed);  // lock_ held
+        if (after > capacity) {
+          const std::size_t excess = std::min(room, after - capacity);
+          unreserve_shared(excess);
+          room -= excess;
+        }
+      }
+      if (room > 0) {
         cache.pool = this;
-        while (cache.count < kBatch && free_head_ != nullptr) {
+        std::size_t moved = 0;
+        while (moved < room && free_head_ != nullptr) {
+          ++moved;
           FreeLink& more = free_link(free_head_, slot_size_);
           cache.slots[cache.count++] = Slot{free_head_, more.guarded};
           free_head_ = more.next;
         }
+        if (moved < room) unreserve_shared(room - moved);
       }
     } else {
       slot = carve();
@@ -274,6 +365,7 @@ void StackPool::release(Slot slot) noexcept {
       free_link(last.base, slot_size_) = FreeLink{free_head_, last.guarded};
       free_head_ = cache.slots[0].base;
     }
+    unreserve_shared(kBatch);
     for (int i = kBatch; i < cache.count; ++i) cache.slots[i - kBatch] = cache.slots[i];
     cache.count -= kBatch;
   }
@@ -281,9 +373,12 @@ void StackPool::release(Slot slot) noexcept {
 }
 
 void StackPool::release_to_pool(Slot slot) noexcept {
-  std::lock_guard guard(lock_);
-  free_link(slot.base, slot_size_) = FreeLink{free_head_, slot.guarded};
-  free_head_ = slot.base;
+  {
+    std::lock_guard guard(lock_);
+    free_link(slot.base, slot_size_) = FreeLink{free_head_, slot.guarded};
+    free_head_ = slot.base;
+  }
+  unreserve_shared(1);
 }
 
 bool StackPool::canary_intact(Slot slot) noexcept {

@@ -1,9 +1,11 @@
 // runtime/src/stack_pool.hpp — task stacks for a million tasks under vm.max_map_count.
 //
 //   StackPool& pool = StackPool::for_size(64 * 1024);  // one pool per page-rounded size
-//   StackPool::Slot slot = pool.acquire();             // throws StackMemoryUnavailable
-//   ... run a task on [pool.usable_bottom(slot.base), pool.stack_top(slot.base)) ...
-//   pool.release(slot);
+//   pool.reserve();                        // at spawn: throws StackMemoryUnavailable
+//   StackPool::Slot slot = pool.acquire();  // when the task first runs: cannot fail
+//   ... run the task on [pool.usable_bottom(slot.base), pool.stack_top(slot.base)) ...
+//   pool.release(slot);                    // the reservation goes with the slot
+//   (a task freed before it ran calls pool.unreserve() instead)
 //
 // One mmap per stack (plus a guard page) would run out of map entries near 32k tasks.
 // Instead stacks are carved from large regions (one mapping each, MAP_NORESERVE, so
@@ -30,6 +32,18 @@
 // adds it to its users) touches every page of a large frame in order, so one page would
 // do for it; the others catch frames of up to that size from code built without it.
 //
+// Reservations: a spawn reserves a slot, mapping regions then if need be, so that a
+// spawn that cannot have a stack fails at its call site, while the slot itself is taken
+// only when the task first runs (tasks spawned and not yet run hold no stack, and
+// short-lived tasks keep recycling a few hot slots). A slot in a thread cache is out of
+// other threads' reach, so it stays reserved too:
+//   reserved_ = live tasks' reservations + slots in thread caches + threads' credits
+//   capacity_ = slots in the regions mapped for this pool;   reserved_ <= capacity_
+// (reserved_ may pass capacity_ only inside take_reservations, which then maps regions
+// or takes its increment back). So a thread whose cache is empty finds, for a task it
+// starts, a slot on the free list or an uncarved one in a mapped region: acquire() never
+// maps memory, and a worker never fails for want of a stack.
+//
 // Invariants:
 // - A slot is owned by exactly one of: a thread cache, the pool's free list, a live task.
 //   Slots move between a thread cache and the free list up to 32 at a time.
@@ -45,8 +59,10 @@
 //   taken), which then still hold the previous owner's data. A stale pointer there into
 //   a blocked task's stack makes that task look reachable and hides its leak (a miss,
 //   never a false verdict). A task's first frames, which live longest, sit in that top.
-// Lock discipline: lock_ guards free_head_, region_ and carved_in_region_; the pool
-// table has its own mutex (for_size); nothing else is shared.
+// Lock discipline: lock_ guards free_head_, region_, carved_in_region_ and the spare
+// regions, and is held wherever capacity_ grows; reserved_ is atomic (a spawn adds to
+// it without the lock, kBatch at a time through the thread's credits). The pool table
+// has its own mutex (for_size).
 #pragma once
 
 #include <atomic>
@@ -103,7 +119,14 @@ class StackPool {
   // The guard size of every slot (kGuardPages pages); usable_bottom(base) - base.
   static std::size_t guard_size() noexcept;
 
-  // Throws StackMemoryUnavailable when the kernel gives no more address space.
+  // At spawn: makes sure a slot will be there when the task first runs. Throws
+  // StackMemoryUnavailable when the kernel gives no more address space (nothing is
+  // reserved then), std::invalid_argument for an invalid GORO_STACK_GUARDS.
+  void reserve();
+  void unreserve() noexcept;  // a reserved task ends before it took a slot
+  void unreserve_shared(std::size_t n) noexcept;  // gives n back to the pool's count
+
+  // A slot for a task that reserved one (it maps memory only for a task that did not).
   Slot acquire();
   void release(Slot slot) noexcept;           // to the calling thread's cache
   void release_to_pool(Slot slot) noexcept;   // to the shared free list
@@ -125,16 +148,22 @@ class StackPool {
  private:
   StackPool(std::size_t slot_size, std::uint8_t index);
   Slot carve();
+  void map_region();
+  void take_reservations(std::size_t n);
 
   static inline std::atomic<bool> scrub_recycled_{false};
 
   const std::size_t slot_size_;
   const std::size_t guard_;  // guard_size(), kept here: read on every switch into a task
   const std::uint8_t index_;
-  FutexLock lock_;  // guards free_head_, region_, carved_in_region_
+  FutexLock lock_;  // guards free_head_, region_, carved_in_region_, spare_*; capacity_ grows under it
   std::byte* free_head_ = nullptr;  // intrusive list of free slots (see free_link)
-  struct Region* region_ = nullptr;
+  struct Region* region_ = nullptr;  // the region slots are carved from now
   std::size_t carved_in_region_ = 0;
+  struct Region* spare_head_ = nullptr;  // mapped, not yet carved from (oldest first)
+  struct Region* spare_tail_ = nullptr;
+  std::atomic<std::size_t> reserved_{0};  // see "Reservations"
+  std::atomic<std::size_t> capacity_{0};
 };
 
 // Installs the SIGSEGV handler that names the task whose stack overflowed (once per

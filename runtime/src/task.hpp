@@ -3,9 +3,9 @@
 // A TaskRecord lives in a pooled fixed-size block (record_pool.hpp) followed by the
 // closure when it fits, so spawning takes no syscall and no malloc in the steady state,
 // and everything a task owns sits in memory the runtime can name (the provable-leak
-// analysis needs that). The stack slot (stack_pool.hpp) is taken at spawn, so that a
-// spawn that cannot have one fails at its call site (ResourceExhausted), not later on a
-// worker; its context is made when the task first runs (ctx stays null until then).
+// analysis needs that). The stack slot (stack_pool.hpp) is reserved at spawn, so that a
+// spawn that cannot have one fails at its call site (ResourceExhausted), and bound when
+// the task first runs, so tasks spawned but not yet started cost no stack.
 //
 // Field ownership:
 // - Identity (id, name, spawn_site, parent, runtime) is written once before the task is
@@ -64,9 +64,8 @@ struct TaskRecord {
   const ClosureOps* closure_ops = nullptr;
 
   // --- scheduling (owned by the worker holding the task) ---
-  std::byte* stack = nullptr;  // low address of the stack slot (immutable after spawn)
-  void* ctx = nullptr;         // boost::context fcontext_t of the suspended fiber; null
-                               // until the task first runs
+  std::byte* stack = nullptr;  // low address of the stack slot; null until first run
+  void* ctx = nullptr;         // boost::context fcontext_t of the suspended fiber
 #if defined(GORO_TSAN)
   void* tsan_fiber = nullptr;
 #endif
@@ -79,7 +78,7 @@ struct TaskRecord {
   // The closure's size and alignment are in closure_ops.
   std::atomic<std::uint32_t> park_epoch{0};
   bool closure_on_heap = false;          // closure: immutable (operator new'd)
-  bool stack_guarded = false;            // immutable after spawn: the slot has a guard
+  bool stack_guarded = false;            // scheduling: the slot has a guard
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---
@@ -87,7 +86,7 @@ struct TaskRecord {
   // (Here, not with the other registry fields: it fills a hole, keeping the record at
   // 144 bytes so that it and a 48-byte closure share a 192-byte block.)
   std::uint8_t reg_shard = 0;  // immutable after spawn: its registry shard (registry.hpp)
-  std::uint8_t stack_pool_index = 0;  // immutable after spawn: StackPool::by_index of `stack`
+  std::uint8_t stack_pool_index = 0;  // immutable after spawn: StackPool::by_index, its stacks
   mutable std::atomic<std::uint32_t> wait_pins{0};  // readers looking through wait_site now
   // The WaitSite passed to park(), or null when the task is not waiting: it lives in the
   // parking call's frame, so it is alive while the task waits (reason, where, the object

@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
-#include <climits>
-#include <string>
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "sanitizers.hpp"
 #include "task.hpp"
@@ -53,7 +53,7 @@ std::atomic<GuardKind> g_guard_kind{GuardKind::undecided};
 constexpr long kUnlimited = LONG_MAX;
 constexpr long kMprotectGuards = 16384;  // 2 map entries each, of vm.max_map_count's 65530
 std::atomic<long> g_guards_left{-1};  // -1: not yet read from the environment
-long g_guard_cap = kUnlimited;        // GORO_STACK_GUARDS; written once, before g_guards_left
+std::atomic<long> g_guard_cap{kUnlimited};  // GORO_STACK_GUARDS, once read
 
 long guard_budget() {
   long v = g_guards_left.load(std::memory_order_acquire);
@@ -69,8 +69,9 @@ long guard_budget() {
                                   "(0: no guard regions)");
     budget = parsed;
   }
+  g_guard_cap.store(budget, std::memory_order_relaxed);  // the same value whoever stores
   long expected = -1;
-  if (g_guards_left.compare_exchange_strong(expected, budget)) g_guard_cap = budget;
+  g_guards_left.compare_exchange_strong(expected, budget);
   return g_guards_left.load();
 }
 
@@ -93,7 +94,7 @@ bool install_guard(std::byte* p, std::size_t bytes) {
     g_guard_kind.store(GuardKind::mprotect, std::memory_order_relaxed);
     // Guards now cost map entries: cap them, unless GORO_STACK_GUARDS asked for fewer.
     long left = g_guards_left.load(std::memory_order_relaxed);
-    while (left > kMprotectGuards && g_guard_cap > kMprotectGuards &&
+    while (left > kMprotectGuards && g_guard_cap.load(std::memory_order_relaxed) > kMprotectGuards &&
            !g_guards_left.compare_exchange_weak(left, kMprotectGuards, std::memory_order_relaxed)) {
     }
   }
@@ -201,7 +202,8 @@ void StackPool::map_region() {
   guard_budget();  // an invalid GORO_STACK_GUARDS fails here, at a spawn
   const std::size_t nslots = std::max<std::size_t>(kRegionBytes / slot_size_, 4);
   const std::size_t bytes = page_size() + nslots * slot_size_;
-  auto* region = new Region{nullptr, nslots * slot_size_, slot_size_, nslots, {}, nullptr};
+  Region* region = new (std::nothrow) Region{nullptr, nslots * slot_size_, slot_size_, nslots, {}, nullptr};
+  if (region == nullptr) throw StackMemoryUnavailable(ENOMEM);
   void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) {

@@ -369,19 +369,10 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   if (pool == nullptr) pool = RecordPool::for_bytes(sizeof(TaskRecord));
   // Everything the task needs is had (its stack: reserved) here, on the spawning thread,
   // so that a spawn that cannot have it fails at its call site; a failure gives all of
-  // it back.
+  // it back (abandon_spawn).
   void* block = nullptr;
   TaskRecord* t = nullptr;
   bool stack_reserved = false;
-  const auto give_back = [&] {
-    if (stack_reserved) stacks->unreserve();
-    if (t != nullptr) {
-      if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
-      t->~TaskRecord();
-    }
-    if (block != nullptr) pool->deallocate(block);
-    if (limits_on_) release_task_limits(stacks->slot_size());
-  };
   try {
     block = pool->allocate();
     t = ::new (block) TaskRecord();
@@ -398,7 +389,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
     stacks->reserve();
     stack_reserved = true;
   } catch (...) {
-    give_back();
+    abandon_spawn(stacks, stack_reserved, pool, block, t, closure_align);
     try {
       throw;
     } catch (const StackMemoryUnavailable& e) {
@@ -416,7 +407,7 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   try {
     construct(t->closure, arg);
   } catch (...) {
-    give_back();
+    abandon_spawn(stacks, true, pool, block, t, closure_align);
     throw;
   }
   Worker* w = this_worker();
@@ -445,6 +436,18 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   registry_add(t);
   if (unwinding_.load(std::memory_order_acquire)) unwind_live_[t] = t->id;
   return t;
+}
+
+// Gives back what a failed spawn had taken (create_task).
+void Runtime::abandon_spawn(StackPool* stacks, bool stack_reserved, RecordPool* pool, void* block,
+                            TaskRecord* t, std::size_t closure_align) noexcept {
+  if (stack_reserved) stacks->unreserve();
+  if (t != nullptr) {
+    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
+    t->~TaskRecord();
+  }
+  if (block != nullptr) pool->deallocate(block);
+  if (limits_on_) release_task_limits(stacks->slot_size());
 }
 
 StackPool& Runtime::stack_pool_for_spawn(std::size_t stack_size, const std::source_location& where) {

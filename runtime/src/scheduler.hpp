@@ -54,6 +54,7 @@ namespace goro::detail {
 
 class Runtime;
 class StackPool;
+class RecordPool;
 
 // Go's runq: single producer (the owner), multiple consumers (owner + thieves).
 class RunQueue {
@@ -197,6 +198,8 @@ class Runtime {
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
   StackPool& stack_pool_for_spawn(std::size_t stack_size, const std::source_location& where);
+  void abandon_spawn(StackPool* stacks, bool stack_reserved, RecordPool* pool, void* block,
+                     TaskRecord* t, std::size_t closure_align) noexcept;
   void admit_task(const std::source_location& where, std::size_t stack_bytes);
   void release_task_limits(std::size_t stack_bytes) noexcept;
   void warn_soft_limit(std::size_t tasks);

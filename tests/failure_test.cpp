@@ -33,7 +33,7 @@ TEST(StackOverflowDeathTest, GuardPageNamesTheTask) {
         });
       },
       "stack overflow in task [0-9]+ \"deep-recursion\" \\(spawned at .*failure_test\\.cpp:[0-9]+"
-      ".*guard page");
+      ".*guard region");
 }
 
 TEST(StackOverflowDeathTest, CanaryNamesTheTaskWhenGuardsRunOut) {
@@ -51,9 +51,10 @@ TEST(StackOverflowDeathTest, CanaryNamesTheTaskWhenGuardsRunOut) {
               goro::Channel<int> done;
               goro::go_spawn({.name = "slightly-too-deep"}, [done, stack]() mutable {
                 volatile char first = 0;
-                // Past the usable stack (rounded up to pages), the slack page below it
-                // and the canary just under the slot: at most stack + 2 pages + 64 bytes.
-                recurse(&first, stack + 2 * 4096 + 64 + 512);
+                // Past the usable stack (rounded up to pages), the unguarded slack below
+                // it (4 pages) and the canary just under the slot: at most stack + 5
+                // pages + 64 bytes.
+                recurse(&first, stack + 5 * 4096 + 64 + 512);
                 done.send(1);
               });
               done.recv();

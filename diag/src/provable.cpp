@@ -114,7 +114,7 @@ __attribute__((no_sanitize("address", "thread"), noinline)) bool memory_of(
     *closure = {lo, lo + t.closure_ops->size};
   }
   if (t.stack == nullptr) return false;
-  const detail::StackPool& pool = t.runtime->stack_pool();
+  const detail::StackPool& pool = detail::StackPool::by_index(t.stack_pool_index);
   const auto bottom = reinterpret_cast<Addr>(pool.usable_bottom(t.stack));
   const auto top = reinterpret_cast<Addr>(pool.stack_top(t.stack));
   const auto sp = reinterpret_cast<Addr>(*static_cast<void* const volatile*>(&t.ctx));

@@ -1,8 +1,9 @@
 // runtime/src/record_pool.hpp — pooled, fixed-size task control blocks.
 //
 // A task's control block (TaskRecord plus, when small, its closure) is all a task owns
-// until it first runs: its stack is bound only then (see scheduler.cpp), so a million
-// spawned-but-not-started tasks cost a million blocks, not a million stacks.
+// until it first runs: its stack is only reserved at spawn and bound then (see
+// stack_pool.hpp), so a million spawned-but-not-started tasks cost a million blocks, not
+// a million stacks.
 //
 //   RecordPool& pool = RecordPool::for_bytes(sizeof(TaskRecord) + closure_size);
 //   void* block = pool.allocate();    // pool.block_size() bytes, 64-aligned

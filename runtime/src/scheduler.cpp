@@ -6,16 +6,21 @@
 #include <execinfo.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
+#include <tuple>
 #include <typeinfo>
 
 #include "deadlock.hpp"
@@ -59,6 +64,59 @@ std::size_t default_stack_size() {
 // The most worker threads a runtime may have (Config::workers, GORO_MAXPROCS): far more
 // than any machine has cores; a larger number is a typo, and each worker is a thread.
 constexpr unsigned kMaxWorkers = 1024;
+// The value of the environment variable `name`, or 0 when it is unset: a whole number
+// (with `bytes`, optionally followed by K, M or G, or KiB, MiB, GiB: powers of 1024).
+// Anything else throws std::invalid_argument naming the variable, value and valid forms.
+std::size_t env_size(const char* name, bool bytes) {
+  const char* env = std::getenv(name);
+  if (env == nullptr) return 0;
+  const std::string_view text(env);
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  std::size_t scale = 1;
+  bool valid = error == std::errc() && end != text.data();
+  if (valid && !suffix.empty()) {
+    if (bytes && (suffix == "K" || suffix == "k" || suffix == "KiB"))
+      scale = std::size_t{1} << 10;
+    else if (bytes && (suffix == "M" || suffix == "m" || suffix == "MiB"))
+      scale = std::size_t{1} << 20;
+    else if (bytes && (suffix == "G" || suffix == "g" || suffix == "GiB"))
+      scale = std::size_t{1} << 30;
+    else
+      valid = false;
+  }
+  if (valid && value > SIZE_MAX / scale) valid = false;
+  if (!valid)
+    throw std::invalid_argument(fmt::format(
+        "goro: {}=\"{}\" is not valid: give {}", name, env,
+        bytes ? "a number of bytes, optionally with a K, M or G suffix (powers of 1024), "
+                "e.g. 262144 or 256K"
+              : "a whole number, e.g. 100000 (0: no limit)"));
+  return value * scale;
+}
+
+// A task stack size from `source` (a Config or SpawnOptions field, or the environment),
+// checked against the range a StackPool takes.
+std::size_t checked_stack_size(std::size_t bytes, std::string_view source) {
+  if (bytes >= StackPool::kMinStackSize && bytes <= StackPool::kMaxStackSize) return bytes;
+  throw std::invalid_argument(fmt::format(
+      "goro: {} = {} is out of range: a task stack is {} (16 KiB) to {} (1 GiB) bytes; "
+      "0 means the default",
+      source, bytes, StackPool::kMinStackSize, StackPool::kMaxStackSize));
+}
+
+// Config::stack_size, else $GORO_STACK_SIZE, else the default (0 in either: the next); checked.
+std::size_t resolve_stack_size(std::size_t configured) {
+  if (configured != 0) return checked_stack_size(configured, "goro::Config::stack_size");
+  if (const std::size_t env = env_size("GORO_STACK_SIZE", true); env != 0)
+    return checked_stack_size(env, "GORO_STACK_SIZE");
+  return default_stack_size();
+}
+
+std::string site_text(const std::source_location& where) {
+  return fmt::format("{}:{}", where.file_name(), where.line());
+}
 
 unsigned resolve_workers(unsigned requested) {
   if (requested > kMaxWorkers)
@@ -279,9 +337,14 @@ Runtime::Runtime(const Config& cfg, bool is_default)
       id_(g_next_runtime_id.fetch_add(1)),
       is_default_(is_default),
       leak_policy_(*cfg_.leak_policy),
-      pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
+      pool_(&StackPool::for_size(resolve_stack_size(cfg.stack_size))) {
   check_deadlock_config(cfg);
   cfg_.stack_size = pool_->usable_size();
+  if (cfg_.max_tasks == 0) cfg_.max_tasks = env_size("GORO_MAX_TASKS", false);
+  if (cfg_.soft_max_tasks == 0) cfg_.soft_max_tasks = env_size("GORO_SOFT_MAX_TASKS", false);
+  if (cfg_.max_stack_bytes == 0) cfg_.max_stack_bytes = env_size("GORO_MAX_STACK_BYTES", true);
+  limits_on_ = cfg_.max_tasks != 0 || cfg_.soft_max_tasks != 0 || cfg_.max_stack_bytes != 0;
+  next_soft_warning_.store(cfg_.soft_max_tasks, std::memory_order_relaxed);
   if (cfg_.capture_stacks) g_park_hooks.fetch_add(kParkHookCapturingRuntime);
   logger();  // created before any atexit handler of ours, so destroyed after it
   {
@@ -327,16 +390,60 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
                                  std::size_t size, std::size_t align,
                                  void (*construct)(void*, void*), void* arg,
                                  const ClosureOps& ops) {
+  StackPool* stacks = pool_;
+  if (opts != nullptr && opts->stack_size != 0) [[unlikely]]
+    stacks = &stack_pool_for_spawn(opts->stack_size, where);
+  if (limits_on_) [[unlikely]]
+    admit_task(where, stacks->slot_size());
   // The closure goes right after the record when a pooled block can hold both.
   const std::size_t closure_align = std::max<std::size_t>(align, alignof(std::max_align_t));
   const std::size_t closure_offset =
       (sizeof(TaskRecord) + closure_align - 1) / closure_align * closure_align;
   RecordPool* pool = closure_align <= 64 ? RecordPool::for_bytes(closure_offset + size) : nullptr;
   if (pool == nullptr) pool = RecordPool::for_bytes(sizeof(TaskRecord));
-  void* block = pool->allocate();
-  auto* t = ::new (block) TaskRecord();
+  // Everything the task needs is had (its stack: reserved) here, on the spawning thread,
+  // so that a spawn that cannot have it fails at its call site; a failure gives all of
+  // it back (abandon_spawn).
+  void* block = nullptr;
+  TaskRecord* t = nullptr;
+  bool stack_reserved = false;
+  try {
+    block = pool->allocate();
+    t = ::new (block) TaskRecord();
+    if (opts && !opts->name.empty()) {
+      t->name.reset(new char[opts->name.size() + 1]);
+      std::memcpy(t->name.get(), opts->name.c_str(), opts->name.size() + 1);
+    }
+    if (closure_offset + size <= pool->block_size()) {
+      t->closure = static_cast<std::byte*>(block) + closure_offset;
+    } else {
+      t->closure = ::operator new(size, std::align_val_t(closure_align));
+      t->closure_on_heap = true;
+    }
+    stacks->reserve();
+    stack_reserved = true;
+  } catch (...) {
+    abandon_spawn(stacks, stack_reserved, pool, block, t, closure_align);
+    try {
+      throw;
+    } catch (const StackMemoryUnavailable& e) {
+      throw_exhausted(where, fmt::format("no memory for a new task's stack ({}: {}; the "
+                                         "address-space limit (ulimit -v), vm.max_map_count "
+                                         "or the machine's memory is exhausted)",
+                                         e.what(), std::system_category().message(e.error)));
+    } catch (const std::bad_alloc&) {
+      throw_exhausted(where, "no memory for a new task's record or closure (std::bad_alloc)");
+    }
+  }
   t->record_pool = pool;
   t->runtime = this;
+  t->stack_pool_index = stacks->index();
+  try {
+    construct(t->closure, arg);
+  } catch (...) {
+    abandon_spawn(stacks, true, pool, block, t, closure_align);
+    throw;
+  }
   Worker* w = this_worker();
   if (w != nullptr) {
     if (w->next_task_id == w->task_id_end) {
@@ -354,24 +461,6 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   t->parent = (w && w->current) ? w->current->id : 0;
   t->origin = (w && w->current) ? w->current->origin : thread_spawn_origin();
   t->spawn_site = where;
-  if (opts && !opts->name.empty()) {
-    t->name.reset(new char[opts->name.size() + 1]);
-    std::memcpy(t->name.get(), opts->name.c_str(), opts->name.size() + 1);
-  }
-  if (closure_offset + size <= pool->block_size()) {
-    t->closure = static_cast<std::byte*>(block) + closure_offset;
-  } else {
-    t->closure = ::operator new(size, std::align_val_t(closure_align));
-    t->closure_on_heap = true;
-  }
-  try {
-    construct(t->closure, arg);
-  } catch (...) {
-    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
-    t->~TaskRecord();
-    pool->deallocate(block);
-    throw;
-  }
   t->closure_ops = &ops;
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
   if (w != nullptr && w->rt == this)
@@ -383,11 +472,124 @@ TaskRecord* Runtime::create_task(const SpawnOptions* opts, const std::source_loc
   return t;
 }
 
+// Gives back what a failed spawn had taken (create_task).
+void Runtime::abandon_spawn(StackPool* stacks, bool stack_reserved, RecordPool* pool, void* block,
+                            TaskRecord* t, std::size_t closure_align) noexcept {
+  if (stack_reserved) stacks->unreserve();
+  if (t != nullptr) {
+    if (t->closure_on_heap) ::operator delete(t->closure, std::align_val_t(closure_align));
+    t->~TaskRecord();
+  }
+  if (block != nullptr) pool->deallocate(block);
+  if (limits_on_) release_task_limits(stacks->slot_size());
+}
+
+StackPool& Runtime::stack_pool_for_spawn(std::size_t stack_size, const std::source_location& where) {
+  checked_stack_size(stack_size, fmt::format("goro::SpawnOptions::stack_size (go_spawn at {})",
+                                             site_text(where)));
+  try {
+    return StackPool::for_size(stack_size);
+  } catch (const std::length_error& e) {
+    throw std::invalid_argument(fmt::format("goro::go_spawn at {}: {}: use fewer distinct "
+                                            "SpawnOptions::stack_size values",
+                                            site_text(where), e.what()));
+  }
+}
+
+void Runtime::admit_task(const std::source_location& where, std::size_t stack_bytes) {
+  const std::size_t tasks = limited_tasks_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::size_t bytes =
+      limited_stack_bytes_.fetch_add(stack_bytes, std::memory_order_relaxed) + stack_bytes;
+  if (cfg_.max_tasks != 0 && tasks > cfg_.max_tasks) {
+    release_task_limits(stack_bytes);
+    throw_exhausted(where, fmt::format("the task limit is reached: {} live tasks, max_tasks = {} "
+                                       "(goro::Config::max_tasks or GORO_MAX_TASKS)",
+                                       tasks - 1, cfg_.max_tasks));
+  }
+  if (cfg_.max_stack_bytes != 0 && bytes > cfg_.max_stack_bytes) {
+    release_task_limits(stack_bytes);
+    throw_exhausted(where, fmt::format("the task stack limit is reached: {} live tasks hold {} "
+                                       "bytes of stacks, another {} would pass max_stack_bytes "
+                                       "= {} (goro::Config::max_stack_bytes or "
+                                       "GORO_MAX_STACK_BYTES)",
+                                       tasks - 1, bytes - stack_bytes, stack_bytes,
+                                       cfg_.max_stack_bytes));
+  }
+  if (cfg_.soft_max_tasks != 0 && tasks >= next_soft_warning_.load(std::memory_order_relaxed))
+    [[unlikely]]
+    warn_soft_limit(tasks);
+}
+
+void Runtime::release_task_limits(std::size_t stack_bytes) noexcept {
+  limited_tasks_.fetch_sub(1, std::memory_order_relaxed);
+  limited_stack_bytes_.fetch_sub(stack_bytes, std::memory_order_relaxed);
+}
+
+// Once per doubling: the spawn that moves next_soft_warning_ on logs.
+void Runtime::warn_soft_limit(std::size_t tasks) {
+  std::size_t next = next_soft_warning_.load(std::memory_order_relaxed);
+  if (tasks < next) return;
+  const std::size_t after = next > SIZE_MAX / 2 ? SIZE_MAX : next * 2;
+  if (!next_soft_warning_.compare_exchange_strong(next, after, std::memory_order_relaxed)) return;
+  logger().warn(
+      "goro: {} live tasks: past the soft limit soft_max_tasks = {} (goro::Config::soft_max_tasks "
+      "or GORO_SOFT_MAX_TASKS); the next warning at {}. Spawn sites holding the most live "
+      "tasks: {}. If these tasks are blocked for good, they leak: goro::diag::dump_blocked() "
+      "shows where they wait.",
+      tasks, cfg_.soft_max_tasks, after, top_spawn_sites(3));
+}
+
+// Throws ResourceExhausted for a spawn at `where` that failed for `what`; the first time
+// in this runtime, also logs the grouped dump of its live tasks (diag's report).
+void Runtime::throw_exhausted(const std::source_location& where, std::string what) {
+  std::string message;
+  try {
+    message = fmt::format(
+        "goro::go_spawn at {} (in {}): {}. Spawn sites holding the most live tasks: {}. Nothing "
+        "was spawned; spawning again works once tasks have finished. If tasks pile up, they "
+        "may be leaking: the first such failure logs the blocked-task dump.",
+        site_text(where), where.function_name(), what, top_spawn_sites(3));
+    if (!exhaustion_logged_.exchange(true, std::memory_order_relaxed)) {
+      logger().error("{}\nLive tasks:\n{}", message, live_task_report(this, 0));
+      logger().flush();
+    }
+  } catch (const std::bad_alloc&) {
+    if (message.empty()) message = "goro::go_spawn: " + what;
+  }
+  throw ResourceExhausted(message);
+}
+
+// "N at file:line (in function); ..." for the n spawn sites holding most of this
+// runtime's live tasks.
+std::string Runtime::top_spawn_sites(std::size_t n) const {
+  using Site = std::tuple<std::string_view, std::uint_least32_t, std::string_view>;
+  std::map<Site, std::size_t> live_by_site;
+  registry_for_each([&](const TaskRecord& t) {
+    if (t.runtime != this) return;
+    ++live_by_site[Site(t.spawn_site.file_name(), t.spawn_site.line(),
+                        t.spawn_site.function_name())];
+  });
+  std::vector<std::pair<std::size_t, Site>> sites;
+  sites.reserve(live_by_site.size());
+  for (const auto& [site, count] : live_by_site) sites.emplace_back(count, site);
+  const std::size_t shown = std::min(n, sites.size());
+  std::partial_sort(sites.begin(), sites.begin() + static_cast<std::ptrdiff_t>(shown), sites.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string text;
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& [count, site] = sites[i];
+    text += fmt::format("{}{} at {}:{} (in {})", i == 0 ? "" : "; ", count, std::get<0>(site),
+                        std::get<1>(site), std::get<2>(site));
+  }
+  return text.empty() ? "none" : text;
+}
+
 void Runtime::bind_stack(TaskRecord* t) {
-  StackPool::Slot slot = pool_->acquire();
+  StackPool& stacks = StackPool::by_index(t->stack_pool_index);
+  const StackPool::Slot slot = stacks.acquire();  // reserved at spawn: no mmap, no failure
   t->stack = slot.base;
   t->stack_guarded = slot.guarded;
-  t->ctx = ctx::make_fcontext(pool_->stack_top(slot.base), pool_->usable_size(), &task_entry);
+  t->ctx = ctx::make_fcontext(stacks.stack_top(slot.base), stacks.usable_size(), &task_entry);
 #if defined(GORO_TSAN)
   t->tsan_fiber = sanitizers::tsan_create_fiber();
 #endif
@@ -401,15 +603,20 @@ std::size_t Runtime::live_tasks() const noexcept {
 
 void Runtime::free_task(Worker* w, TaskRecord* t) noexcept {
   if (t->stack != nullptr && !StackPool::canary_intact({t->stack, t->stack_guarded}))
-    report_stack_overflow(t, true);
+    report_stack_overflow(t, OverflowEvidence::canary);
   const bool is_main = t->id == main_task_id_;
+  StackPool& stacks = StackPool::by_index(t->stack_pool_index);
+  // Before the record leaves the registry: whoever sees it gone may spawn in its place.
+  if (limits_on_) release_task_limits(stacks.slot_size());
   registry_remove(t);
   if (unwinding_.load(std::memory_order_acquire)) unwind_live_.erase(t);
   if (t->stack != nullptr) {
 #if defined(GORO_TSAN)
     sanitizers::tsan_destroy_fiber(t->tsan_fiber);
 #endif
-    pool_->release({t->stack, t->stack_guarded});
+    stacks.release({t->stack, t->stack_guarded});  // its reservation goes with it
+  } else {
+    stacks.unreserve();
   }
   if (t->closure_on_heap)
     ::operator delete(t->closure, std::align_val_t(std::max<std::size_t>(
@@ -812,8 +1019,11 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
     t->park_epoch.store(epoch + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
   }
-  sanitizers::start_switch(&w->asan_fake_stack, pool_->usable_bottom(t->stack),
-                           pool_->usable_size());
+#if defined(GORO_ASAN)
+  const StackPool& stacks = StackPool::by_index(t->stack_pool_index);
+  sanitizers::start_switch(&w->asan_fake_stack, stacks.usable_bottom(t->stack),
+                           stacks.usable_size());
+#endif
 #if defined(GORO_TSAN)
   sanitizers::tsan_switch_to(t->tsan_fiber);
 #endif
@@ -941,6 +1151,17 @@ void task_entry(ctx::transfer_t from) {
   __builtin_unreachable();
 }
 
+// A parking task whose stack has no guard: reports an overflow if the canary below the
+// stack is broken or the stack pointer is below the stack (a frame still live that
+// reaches into the slot below).
+// (This function's own frame stands for the stack pointer: it lies below the parker's.)
+__attribute__((noinline, cold)) void check_unguarded_stack(TaskRecord* t) noexcept {
+  if (!StackPool::canary_intact({t->stack, t->stack_guarded}))
+    report_stack_overflow(t, OverflowEvidence::canary);
+  if (static_cast<const std::byte*>(__builtin_frame_address(0)) < t->stack + StackPool::guard_size())
+    report_stack_overflow(t, OverflowEvidence::stack_pointer);
+}
+
 // Fills t's stack buffer (allocated on first use) with the return addresses of the
 // parking task; returns the depth to publish (0 when out of memory). No diag reader
 // looks at pcs now: t is running, so its wait site is null (wait_record.hpp).
@@ -1014,7 +1235,7 @@ __attribute__((always_inline)) inline void park_task_hooked(Worker* w, const Wai
     if (release) release(release_arg);
     throw_task_unwind(w, t);
   }
-  if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
+  if (!t->stack_guarded) check_unguarded_stack(t);
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
   if constexpr (capture)
     t->wait_stack_depth.store(static_cast<std::uint8_t>(capture_wait_stack(t)),
@@ -1084,7 +1305,7 @@ GORO_HOT_PATH void park(const WaitSite& site, void (*release)(void*), void* rele
 #if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
   publish_wait(t, site);
 #endif
-  if (!StackPool::canary_intact({t->stack, t->stack_guarded})) report_stack_overflow(t, true);
+  if (!t->stack_guarded) [[unlikely]] check_unguarded_stack(t);
   w->release = release;
   w->release_arg = release_arg;
   switch_out(w, AfterSwitch::park);
@@ -1334,15 +1555,21 @@ int run(std::function<void()> main_task, Config cfg) {
   if (!main_task) throw std::invalid_argument("goro::run: main_task is empty");
   auto rt = std::make_unique<detail::Runtime>(cfg, /*is_default=*/false);
   rt->start();
-  SpawnOptions opts{"main"};
+  SpawnOptions opts{.name = "main"};
   std::function<void()>* fn = &main_task;
-  detail::TaskRecord* t = rt->create_task(
-      &opts, std::source_location::current(), sizeof(detail::MainClosure),
-      alignof(detail::MainClosure),
-      [](void* storage, void* src) {
-        ::new (storage) detail::MainClosure{*static_cast<std::function<void()>**>(src)};
-      },
-      &fn, detail::closure_ops<detail::MainClosure>);
+  detail::TaskRecord* t = nullptr;
+  try {
+    t = rt->create_task(
+        &opts, std::source_location::current(), sizeof(detail::MainClosure),
+        alignof(detail::MainClosure),
+        [](void* storage, void* src) {
+          ::new (storage) detail::MainClosure{*static_cast<std::function<void()>**>(src)};
+        },
+        &fn, detail::closure_ops<detail::MainClosure>);
+  } catch (...) {
+    rt->stop_workers();  // nothing runs yet: the workers only need to be joined
+    throw;
+  }
   rt->set_main_task(t->id);
   rt->ready(t);
   int code = rt->finish_run(t);

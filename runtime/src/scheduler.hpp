@@ -21,6 +21,13 @@
 //   next_timer_ns so workers test it with one load. Idle workers sleep until it; a new
 //   earlier timer wakes an idle worker.
 //
+// - Limits (Config::max_tasks, soft_max_tasks, max_stack_bytes): when one is set, a
+//   spawn adds itself to limited_tasks_/limited_stack_bytes_ before it allocates anything
+//   and takes itself off again when it fails or the task is freed; a spawn that took a
+//   count past a limit takes it off and throws ResourceExhausted. So the counts never
+//   exceed a limit for long, and a failed spawn leaves no trace. Without limits nothing
+//   is counted (the spawn path checks one bool).
+//
 // Lock discipline: idle_lock guards idle_workers; timer_lock guards timers_, timer_seq_.
 // Neither is held while running tasks or timer callbacks.
 #pragma once
@@ -31,6 +38,7 @@
 #include <cstdint>
 #include <memory>
 #include <functional>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +55,7 @@ namespace goro::detail {
 
 class Runtime;
 class StackPool;
+class RecordPool;
 
 // Go's runq: single producer (the owner), multiple consumers (owner + thieves).
 class RunQueue {
@@ -171,7 +180,8 @@ class Runtime {
   std::size_t live_tasks() const noexcept;
   bool unwinding() const noexcept { return unwinding_.load(std::memory_order_acquire); }
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
-  StackPool& stack_pool() const noexcept { return *pool_; }
+  // Stops and joins the workers (run(), when its main task cannot be spawned).
+  void stop_workers();
 
   // The main task signals this when it returns (run()).
   std::atomic<std::uint32_t> main_done{0};
@@ -194,7 +204,14 @@ class Runtime {
   void execute(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
-  void stop_workers();
+  StackPool& stack_pool_for_spawn(std::size_t stack_size, const std::source_location& where);
+  void abandon_spawn(StackPool* stacks, bool stack_reserved, RecordPool* pool, void* block,
+                     TaskRecord* t, std::size_t closure_align) noexcept;
+  void admit_task(const std::source_location& where, std::size_t stack_bytes);
+  void release_task_limits(std::size_t stack_bytes) noexcept;
+  void warn_soft_limit(std::size_t tasks);
+  [[noreturn]] void throw_exhausted(const std::source_location& where, std::string what);
+  std::string top_spawn_sites(std::size_t n) const;
   void wait_for_main_or_deadlock();
   void unwind_all_tasks();
   std::size_t report_leftovers();
@@ -203,7 +220,14 @@ class Runtime {
   const std::uint64_t id_;  // unique per process, for TimerHandle
   bool is_default_;
   LeakPolicy leak_policy_;
-  StackPool* pool_;
+  StackPool* pool_;  // Config::stack_size's, for tasks without SpawnOptions::stack_size
+
+  // Limits: cfg_.max_tasks, soft_max_tasks, max_stack_bytes resolved (0: none).
+  bool limits_on_ = false;  // any of them set; immutable after construction
+  std::atomic<std::size_t> limited_tasks_{0};        // live tasks, when limits_on_
+  std::atomic<std::size_t> limited_stack_bytes_{0};  // their slots' bytes, when limits_on_
+  std::atomic<std::size_t> next_soft_warning_{0};    // live tasks that warn next
+  std::atomic<bool> exhaustion_logged_{false};       // the dump went to the log once
   std::vector<std::unique_ptr<Worker>> workers_;
   moodycamel::ConcurrentQueue<TaskRecord*> global_;
 

@@ -3,8 +3,9 @@
 // A TaskRecord lives in a pooled fixed-size block (record_pool.hpp) followed by the
 // closure when it fits, so spawning takes no syscall and no malloc in the steady state,
 // and everything a task owns sits in memory the runtime can name (the provable-leak
-// analysis needs that). The stack slot (stack_pool.hpp) is bound when the task first
-// runs, so tasks spawned but not yet started cost no stack.
+// analysis needs that). The stack slot (stack_pool.hpp) is reserved at spawn, so that a
+// spawn that cannot have one fails at its call site (ResourceExhausted), and bound when
+// the task first runs, so tasks spawned but not yet started cost no stack.
 //
 // Field ownership:
 // - Identity (id, name, spawn_site, parent, runtime) is written once before the task is
@@ -77,7 +78,7 @@ struct TaskRecord {
   // The closure's size and alignment are in closure_ops.
   std::atomic<std::uint32_t> park_epoch{0};
   bool closure_on_heap = false;          // closure: immutable (operator new'd)
-  bool stack_guarded = false;            // scheduling: the slot has a guard page
+  bool stack_guarded = false;            // scheduling: the slot has a guard
   std::atomic<TaskState> state{TaskState::runnable};  // scheduling (diag reads it)
 
   // --- wait record (writer: the task; readers: diag) — protocol in wait_record.hpp ---
@@ -86,6 +87,7 @@ struct TaskRecord {
   // 144 bytes so that it and a 48-byte closure share a 192-byte block.)
   std::uint8_t reg_shard = 0;  // immutable after spawn: its registry shard (registry.hpp)
   bool unwind_thrown = false;  // scheduling: run()'s unwinding threw TaskUnwind into it
+  std::uint8_t stack_pool_index = 0;  // immutable after spawn: StackPool::by_index, its stacks
   mutable std::atomic<std::uint32_t> wait_pins{0};  // readers looking through wait_site now
   // The WaitSite passed to park(), or null when the task is not waiting: it lives in the
   // parking call's frame, so it is alive while the task waits (reason, where, the object

@@ -40,6 +40,15 @@ struct Deadlock : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by go_spawn, at its call site, when the task cannot be had: a limit of the
+// runtime (Config::max_tasks, Config::max_stack_bytes) is reached, or memory for its
+// stack or record is not available. what() names the limit, the live count and the
+// spawn sites holding the most live tasks. Nothing was spawned; spawning again after
+// tasks finish works.
+struct ResourceExhausted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // What happens to tasks still alive when run()'s main task returns (or at process exit
 // for the default runtime). Env GORO_LEAKCHECK=off|report|fail when Config leaves it unset.
 enum class LeakPolicy { off, report, fail };
@@ -52,7 +61,18 @@ enum class PanicPolicy {
 
 struct Config {
   unsigned workers = 0;        // 0: $GORO_MAXPROCS if set, else hardware_concurrency()
-  std::size_t stack_size = 0;  // 0: 64 KiB (256 KiB in sanitizer builds); rounded up to pages
+  // Usable stack of each task: 0: $GORO_STACK_SIZE if set, else 64 KiB (256 KiB in
+  // sanitizer builds). Rounded up to pages; 16 KiB to 1 GiB, else std::invalid_argument.
+  std::size_t stack_size = 0;
+  // Live tasks of this runtime, main task included; a spawn beyond throws
+  // ResourceExhausted. 0: $GORO_MAX_TASKS if set, else unlimited.
+  std::size_t max_tasks = 0;
+  // A warning (with the spawn sites holding the most tasks) when live tasks first reach
+  // this, then at each doubling. 0: $GORO_SOFT_MAX_TASKS if set, else off.
+  std::size_t soft_max_tasks = 0;
+  // Address space of the stacks (guard included) that live tasks hold; a spawn beyond
+  // throws ResourceExhausted. 0: $GORO_MAX_STACK_BYTES if set, else unlimited.
+  std::size_t max_stack_bytes = 0;
   std::optional<LeakPolicy> leak_policy;   // unset: $GORO_LEAKCHECK, else report
   PanicPolicy on_panic = PanicPolicy::terminate;
   // Capture each parked task's call stack (glibc backtrace()) for diag::TaskInfo::stack
@@ -72,7 +92,8 @@ struct Config {
 };
 
 struct SpawnOptions {
-  std::string name;  // shown by diagnostics
+  std::string name;            // shown by diagnostics
+  std::size_t stack_size = 0;  // 0: the runtime's (Config::stack_size); same range
 };
 
 // Starts a runtime with cfg, runs main_task as a task and returns when it returns.

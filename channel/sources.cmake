@@ -1,4 +1,5 @@
 target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/channel.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/context.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/select.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/src/select.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/timer.cpp)

@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cstddef>
 #include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -82,8 +85,8 @@ GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
   std::size_t default_index = n;
   std::uint32_t random = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].kind == SelectCaseView::Kind::fallback) {
-      default_index = i;
+    if (cases[i].kind >= SelectCaseView::Kind::fallback) {  // default, or disabled
+      if (cases[i].kind == SelectCaseView::Kind::fallback) default_index = i;
       continue;
     }
     if (ncases % 8 == 0) random = fast_random();
@@ -200,6 +203,19 @@ GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
                         std::string(where.file_name()) + ":" + std::to_string(where.line()) +
                         " (case " + std::to_string(fired) + ", closed while the select waited)");
   return fired;
+}
+
+std::size_t select_range(SelectCaseView* views, std::size_t n, const std::source_location& where) {
+  std::size_t defaults = 0;
+  for (std::size_t i = 0; i < n; ++i) defaults += views[i].kind == SelectCaseView::Kind::fallback;
+  if (defaults > 1)
+    throw std::invalid_argument("goro::select at " + std::string(where.file_name()) + ":" +
+                                std::to_string(where.line()) + ": " + std::to_string(defaults) +
+                                " enabled default cases (a select takes at most one)");
+  if (n > std::numeric_limits<std::uint32_t>::max())
+    throw std::invalid_argument("goro::select at " + std::string(where.file_name()) + ":" +
+                                std::to_string(where.line()) + ": more than 2^32 - 1 cases");
+  return select_core(views, n, where);
 }
 
 }  // namespace goro::detail

@@ -9,6 +9,8 @@
 //   of them: park() releases them all once the task is switched out.
 // - Exactly one waker wins SelectState::done; it alone writes through its waiter's elem
 //   and wakes the select.
+// - Disabled cases (and the default) are never polled, locked or queued on: they take no
+//   part after the poll order is drawn.
 #include <algorithm>
 #include <cstddef>
 #include <functional>

@@ -219,3 +219,17 @@ TEST(SelectDisabled, AStoredCaseCanBeSwitchedBackOn) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SelectDynamic, StoredCasesAlsoWorkInTheVariadicSelect) {
+  goro::Channel<int> ch(1);
+  ch.send(4);
+  std::optional<int> v;
+  goro::SelectCase off = goro::recv_case(ch, v).when(false);
+  goro::SelectCase on = goro::recv_case(ch, v);
+  EXPECT_EQ(goro::select(off, on), 1u);
+  EXPECT_EQ(v, 4);
+}
+
+}  // namespace

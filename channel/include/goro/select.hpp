@@ -192,7 +192,7 @@ class SelectCase {
   void set_enabled(bool on) noexcept { view_.kind = on ? enabled_kind_ : Kind::disabled; }
   bool enabled() const noexcept { return view_.kind != Kind::disabled; }
 
-  const detail::SelectCaseView& view() const noexcept { return view_; }
+  detail::SelectCaseView view() const noexcept { return view_; }
 
  private:
   detail::SelectCaseView view_;

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -144,6 +146,43 @@ TEST(TimerHeap, MatchesASortedModelUnderRandomAddsCancelsAndPops) {
     ASSERT_EQ(heap.size(), model.size());
     ASSERT_EQ(heap.earliest(), model.empty() ? TimerHeap::kEmpty : model.begin()->first.first);
   }
+}
+
+// Adders cancel half of their timers while a popper fires the due ones: every timer ends
+// exactly once, fired (by the popper) or dropped (by a successful cancel), never both.
+TEST(TimerHeap, ConcurrentAddCancelAndPopEndEveryTimerExactlyOnce) {
+  constexpr int kAdders = 2;
+  constexpr int kPerAdder = 20000;
+  TimerHeap heap;
+  std::vector<std::atomic<int>> ended(kAdders * kPerAdder);
+  std::atomic<bool> adding{true};
+  auto end_one = [](void* p) { static_cast<std::atomic<int>*>(p)->fetch_add(1); };
+  std::vector<std::thread> adders;
+  for (int a = 0; a < kAdders; ++a) {
+    adders.emplace_back([&, a] {
+      for (int i = 0; i < kPerAdder; ++i) {
+        auto* slot = &ended[a * kPerAdder + i];
+        // Deadlines in the past and the far future, so both the popper and cancel win some.
+        const auto id = heap.add(i % 3 == 0 ? TimerHeap::kEmpty - 1 : i, end_one, end_one, slot).id;
+        TimerHeap::Callback drop;
+        if (i % 2 == 0 && heap.cancel(id, &drop)) drop.run();
+      }
+    });
+  }
+  std::thread popper([&] {
+    TimerHeap::Callback due[16];
+    while (adding.load() || heap.earliest() < TimerHeap::kEmpty - 1) {
+      const std::size_t n = heap.pop_due(kPerAdder, due, 16);
+      for (std::size_t i = 0; i < n; ++i) due[i].run();
+    }
+  });
+  for (auto& t : adders) t.join();
+  adding.store(false);
+  popper.join();
+  for (const TimerHeap::Callback& drop : heap.take_all()) drop.run();
+  for (std::size_t i = 0; i < ended.size(); ++i)
+    ASSERT_EQ(ended[i].load(), 1) << "timer " << i;
+  EXPECT_EQ(heap.size(), 0u);
 }
 
 }  // namespace

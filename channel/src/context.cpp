@@ -50,6 +50,7 @@
 
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
+#include "../../runtime/src/log.hpp"
 
 namespace goro {
 
@@ -141,6 +142,7 @@ using StatePtr = std::shared_ptr<ContextState>;
 void cancel_state(const StatePtr& root, ContextError why, const std::exception_ptr& cause,
                   bool from_timer) {
   std::vector<StatePtr> work{root};
+  std::vector<std::shared_ptr<AfterFunc>> to_start;
   while (!work.empty()) {
     StatePtr s = std::move(work.back());
     work.pop_back();
@@ -168,9 +170,20 @@ void cancel_state(const StatePtr& root, ContextError why, const std::exception_p
     // err is stored before the close: whoever sees done closed sees err.
     s->done.close();
     if (timer.runtime_id != 0 && !(from_timer && s == root)) cancel_timer(timer);
-    for (auto& entry : after_funcs) entry.second->start();
+    for (auto& entry : after_funcs) to_start.push_back(std::move(entry.second));
     for (auto& entry : children) work.push_back(std::move(entry.second));
   }
+  // After the whole tree is cancelled, so a spawn that fails (a task limit) cannot leave
+  // part of it uncancelled. The first failure is rethrown once every f had its chance.
+  std::exception_ptr failed;
+  for (auto& entry : to_start) {
+    try {
+      entry->start();
+    } catch (...) {
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
 }
 
 // A new state under `parent` (null: background): registered with the parent, or born
@@ -196,7 +209,13 @@ StatePtr make_child(const StatePtr& parent, std::optional<Context::TimePoint> de
 
 void timer_fire(void* arg) {
   auto* held = static_cast<StatePtr*>(arg);
-  cancel_state(*held, ContextError::deadline_exceeded, (*held)->deadline_cause, true);
+  try {
+    cancel_state(*held, ContextError::deadline_exceeded, (*held)->deadline_cause, true);
+  } catch (const std::exception& e) {
+    // Only an after_func's spawn can fail here, and there is no caller to tell.
+    logger().error("goro: a context's deadline passed, but an after_func could not be started: {}",
+                   e.what());
+  }
   delete held;
   // Last: a pending count back at its old value means the callback is over entirely.
   g_pending_timers.fetch_sub(1, std::memory_order_release);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "goro_test.hpp"
 
@@ -87,11 +88,12 @@ TEST(Timer, DestroyingATimerStopsIt) {
   const std::size_t before = goro::detail::pending_timers();
   std::atomic<int> runs{0};
   {
-    auto t = Timer::after_func(20ms, [&] { runs.fetch_add(1); });
+    auto t = Timer::after_func(1h, [&] { runs.fetch_add(1); });
     EXPECT_EQ(goro::detail::pending_timers(), before + 1);
+    Timer channel_timer(1h);
+    EXPECT_EQ(goro::detail::pending_timers(), before + 2);
   }
-  EXPECT_EQ(goro::detail::pending_timers(), before);
-  wait_well_past();
+  EXPECT_EQ(goro::detail::pending_timers(), before) << "both timers removed with their owners";
   EXPECT_EQ(runs.load(), 0);
 }
 
@@ -124,12 +126,34 @@ TEST(TimerAfterFunc, RunsInATaskOfItsOwn) {
   EXPECT_FALSE(t.stop()) << "f has been started";
 }
 
-TEST(TimerAfterFunc, StopBeforeTheDeadlineMeansFNeverRuns) {
-  std::atomic<int> runs{0};
-  auto t = Timer::after_func(20ms, [&] { runs.fetch_add(1); });
-  EXPECT_TRUE(t.stop());
+// Deadlines around "now", so stop() wins some races and loses others: whatever it
+// returns must hold. true: f never runs; false: f runs (once).
+TEST(TimerAfterFunc, StopReturnsTrueExactlyWhenItKeptFFromRunning) {
+  constexpr int kTimers = 50;
+  std::vector<std::atomic<int>> runs(kTimers);
+  std::vector<bool> stopped(kTimers);
+  for (int i = 0; i < kTimers; ++i) {
+    auto t = Timer::after_func(std::chrono::microseconds(i * 20), [&runs, i] { runs[i].fetch_add(1); });
+    if (i % 2 == 1) std::this_thread::sleep_for(std::chrono::microseconds(i * 20));
+    stopped[i] = t.stop();
+  }
+  for (int i = 0; i < kTimers; ++i) {
+    if (!stopped[i]) {
+      EXPECT_TRUE(gt::eventually([&] { return runs[i].load() == 1; })) << "timer " << i;
+    }
+  }
   wait_well_past();
-  EXPECT_EQ(runs.load(), 0);
+  for (int i = 0; i < kTimers; ++i)
+    EXPECT_EQ(runs[i].load(), stopped[i] ? 0 : 1) << "timer " << i << ", stop() returned " << stopped[i];
+}
+
+TEST(TimerAfterFunc, StopOfAPendingTimerMeansFNeverRuns) {
+  std::atomic<int> runs{0};
+  auto t = Timer::after_func(1h, [&] { runs.fetch_add(1); });
+  EXPECT_TRUE(t.stop());
+  EXPECT_FALSE(t.stop()) << "stopped already";
+  EXPECT_FALSE(t.reset(0ns)) << "a stopped timer was not active";
+  ASSERT_TRUE(gt::eventually([&] { return runs.load() == 1; })) << "reset arms it again";
 }
 
 TEST(TimerAfterFunc, ResetRunsFAgain) {

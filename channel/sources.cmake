@@ -3,4 +3,5 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/context.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/errgroup.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/select.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/semaphore_context.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/src/semaphore_context.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/timer.cpp)

@@ -11,5 +11,6 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/semaphore.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/sync.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/timer_heap.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/wait_clock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/wait_record.cpp)

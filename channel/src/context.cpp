@@ -26,9 +26,19 @@
 //     destructor flattens chains of dying children, so deep trees cannot overflow a task's
 //     small stack.
 //
-// Locks: ContextState::mu guards `children` and `timer`, and serialises writes to `err`
-// (err is atomic so that err()/cancelled() read it without the lock). `parent`, `deadline`
-// and the `done` handle are immutable after construction.
+//   * `cause` is written together with err, by the winner, under mu; descendants get the
+//     cause of the cancellation that reaches them.
+//   * after_func: each registration is pending, started or stopped, moved out of pending
+//     exactly once by a CAS (the winner's cancellation starts it; stop() stops it). The
+//     winner takes the state's after_funcs list under mu like its children; a registration
+//     that finds the state already cancelled starts f itself.
+//   * values are not part of the state: a Context handle carries its own immutable value
+//     chain (context.hpp), so with_value needs no lock at all.
+//
+// Locks: ContextState::mu guards `children`, `timer`, `cause` and `after_funcs`, and
+// serialises writes to `err` (err is atomic so that err()/cancelled() read it without the
+// lock). `parent`, `deadline`, `deadline_cause` and the `done` handle are immutable after
+// construction.
 #include "goro/context.hpp"
 
 #include <algorithm>
@@ -39,6 +49,8 @@
 #include <vector>
 
 #include "goro/detail/timer.hpp"
+#include "goro/runtime.hpp"
+#include "../../runtime/src/log.hpp"
 
 namespace goro {
 
@@ -47,11 +59,34 @@ namespace detail {
 namespace {
 std::atomic<long> g_live_states{0};
 std::atomic<long> g_pending_timers{0};
+std::atomic<std::uint64_t> g_next_key_id{0};
 }  // namespace
 
+std::uint64_t next_context_key_id() noexcept {
+  return g_next_key_id.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// One after_func registration, shared by the state's list and the stop function.
+struct AfterFunc {
+  enum : int { pending, started, stopped };
+  std::atomic<int> status{pending};
+  std::function<void()> f;
+  std::source_location where;
+
+  // The one transition out of pending; true if it was this call's.
+  bool claim(int to) noexcept {
+    int expected = pending;
+    return status.compare_exchange_strong(expected, to, std::memory_order_acq_rel);
+  }
+  void start() {
+    if (claim(started)) go_spawn(SpawnOptions{"goro.after_func"}, std::move(f), where);
+  }
+};
+
 struct ContextState {
-  ContextState(std::weak_ptr<ContextState> p, std::optional<Context::TimePoint> d)
-      : parent(std::move(p)), deadline(d) {
+  ContextState(std::weak_ptr<ContextState> p, std::optional<Context::TimePoint> d,
+               std::exception_ptr dc = nullptr)
+      : parent(std::move(p)), deadline(d), deadline_cause(std::move(dc)) {
     g_live_states.fetch_add(1, std::memory_order_relaxed);
   }
   ContextState(const ContextState&) = delete;
@@ -60,12 +95,15 @@ struct ContextState {
 
   const std::weak_ptr<ContextState> parent;
   const std::optional<Context::TimePoint> deadline;
+  const std::exception_ptr deadline_cause;  // the cause recorded when the deadline expires
   Channel<std::monostate> done;  // closed once, by the winner of the cancellation
 
   std::mutex mu;
   std::atomic<ContextError> err{ContextError::none};                   // written under mu
   std::unordered_map<ContextState*, std::shared_ptr<ContextState>> children;  // under mu
   TimerHandle timer;                                                   // under mu
+  std::exception_ptr cause;                                            // under mu
+  std::unordered_map<AfterFunc*, std::shared_ptr<AfterFunc>> after_funcs;  // under mu
 };
 
 ContextState::~ContextState() {
@@ -89,27 +127,35 @@ ContextState::~ContextState() {
 
 struct ContextAccess {
   static const std::shared_ptr<ContextState>& state(const Context& c) { return c.state_; }
-  static Context make(std::shared_ptr<ContextState> s) { return Context(std::move(s)); }
+  // A context on state `s` with the value chain of `like`.
+  static Context make(std::shared_ptr<ContextState> s, const Context& like) {
+    return Context(std::move(s), like.values_);
+  }
 };
 
 namespace {
 
 using StatePtr = std::shared_ptr<ContextState>;
 
-// Cancels `root` and, if this call wins, all of its descendants with the same error.
-// `from_timer`: called by root's own timer, which is firing and so need not be removed.
-void cancel_state(const StatePtr& root, ContextError why, bool from_timer) {
+// Cancels `root` and, if this call wins, all of its descendants with the same error and
+// cause. `from_timer`: called by root's own timer, which is firing and so need not be removed.
+void cancel_state(const StatePtr& root, ContextError why, const std::exception_ptr& cause,
+                  bool from_timer) {
   std::vector<StatePtr> work{root};
+  std::vector<std::shared_ptr<AfterFunc>> to_start;
   while (!work.empty()) {
     StatePtr s = std::move(work.back());
     work.pop_back();
     TimerHandle timer;
     std::unordered_map<ContextState*, StatePtr> children;
+    std::unordered_map<AfterFunc*, std::shared_ptr<AfterFunc>> after_funcs;
     {
       std::lock_guard guard(s->mu);
       if (s->err.load(std::memory_order_relaxed) != ContextError::none) continue;  // lost
+      s->cause = cause;
       s->err.store(why, std::memory_order_release);
       children.swap(s->children);
+      after_funcs.swap(s->after_funcs);
       timer = std::exchange(s->timer, TimerHandle{});
     }
     if (s == root) {
@@ -124,29 +170,52 @@ void cancel_state(const StatePtr& root, ContextError why, bool from_timer) {
     // err is stored before the close: whoever sees done closed sees err.
     s->done.close();
     if (timer.runtime_id != 0 && !(from_timer && s == root)) cancel_timer(timer);
+    for (auto& entry : after_funcs) to_start.push_back(std::move(entry.second));
     for (auto& entry : children) work.push_back(std::move(entry.second));
   }
+  // After the whole tree is cancelled, so a spawn that fails (a task limit) cannot leave
+  // part of it uncancelled. The first failure is rethrown once every f had its chance.
+  std::exception_ptr failed;
+  for (auto& entry : to_start) {
+    try {
+      entry->start();
+    } catch (...) {
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
 }
 
 // A new state under `parent` (null: background): registered with the parent, or born
 // cancelled with the parent's error.
-StatePtr make_child(const StatePtr& parent, std::optional<Context::TimePoint> deadline) {
-  auto s = std::make_shared<ContextState>(parent, deadline);
+StatePtr make_child(const StatePtr& parent, std::optional<Context::TimePoint> deadline,
+                    std::exception_ptr deadline_cause = nullptr) {
+  auto s = std::make_shared<ContextState>(parent, deadline, std::move(deadline_cause));
   if (parent) {
     ContextError inherited;
+    std::exception_ptr inherited_cause;
     {
       std::lock_guard guard(parent->mu);
       inherited = parent->err.load(std::memory_order_relaxed);
-      if (inherited == ContextError::none) parent->children.emplace(s.get(), s);
+      if (inherited == ContextError::none)
+        parent->children.emplace(s.get(), s);
+      else
+        inherited_cause = parent->cause;
     }
-    if (inherited != ContextError::none) cancel_state(s, inherited, false);
+    if (inherited != ContextError::none) cancel_state(s, inherited, inherited_cause, false);
   }
   return s;
 }
 
 void timer_fire(void* arg) {
   auto* held = static_cast<StatePtr*>(arg);
-  cancel_state(*held, ContextError::deadline_exceeded, true);
+  try {
+    cancel_state(*held, ContextError::deadline_exceeded, (*held)->deadline_cause, true);
+  } catch (const std::exception& e) {
+    // Only an after_func's spawn can fail here, and there is no caller to tell.
+    logger().error("goro: a context's deadline passed, but an after_func could not be started: {}",
+                   e.what());
+  }
   delete held;
   // Last: a pending count back at its old value means the callback is over entirely.
   g_pending_timers.fetch_sub(1, std::memory_order_release);
@@ -173,7 +242,7 @@ void arm_timer(const StatePtr& s, std::int64_t when_ns) {
 }
 
 CancelFunc make_cancel(StatePtr s) {
-  return [s = std::move(s)] { cancel_state(s, ContextError::canceled, false); };
+  return [s = std::move(s)] { cancel_state(s, ContextError::canceled, nullptr, false); };
 }
 
 Channel<std::monostate>& never_closed() {
@@ -221,20 +290,33 @@ std::optional<Context::TimePoint> Context::deadline() const noexcept {
 
 std::pair<Context, CancelFunc> with_cancel(const Context& parent) {
   auto s = detail::make_child(detail::ContextAccess::state(parent), parent.deadline());
-  return {detail::ContextAccess::make(s), detail::make_cancel(s)};
+  return {detail::ContextAccess::make(s, parent), detail::make_cancel(s)};
+}
+
+std::pair<Context, CancelCauseFunc> with_cancel_cause(const Context& parent) {
+  auto s = detail::make_child(detail::ContextAccess::state(parent), parent.deadline());
+  return {detail::ContextAccess::make(s, parent), [s](std::exception_ptr cause) {
+            detail::cancel_state(s, ContextError::canceled, cause, false);
+          }};
 }
 
 std::pair<Context, CancelFunc> with_deadline(const Context& parent,
                                              std::chrono::steady_clock::time_point t) {
+  return with_deadline_cause(parent, t, nullptr);
+}
+
+std::pair<Context, CancelFunc> with_deadline_cause(const Context& parent,
+                                                   std::chrono::steady_clock::time_point t,
+                                                   std::exception_ptr cause) {
   // The parent's deadline comes first: this is just a cancellable child.
   if (auto pd = parent.deadline(); pd && *pd <= t) return with_cancel(parent);
 
-  auto s = detail::make_child(detail::ContextAccess::state(parent), t);
-  auto ctx = detail::ContextAccess::make(s);
+  auto s = detail::make_child(detail::ContextAccess::state(parent), t, cause);
+  auto ctx = detail::ContextAccess::make(s, parent);
   if (!ctx.cancelled()) {
     const auto now_tp = std::chrono::steady_clock::now();
     if (t <= now_tp) {  // compared, not subtracted: t may be time_point::min()
-      detail::cancel_state(s, ContextError::deadline_exceeded, false);
+      detail::cancel_state(s, ContextError::deadline_exceeded, cause, false);
     } else {
       const auto remaining = t - now_tp;
       // now_ns() is read after steady_clock::now(), so the timer never fires early.
@@ -249,6 +331,11 @@ std::pair<Context, CancelFunc> with_deadline(const Context& parent,
 }
 
 std::pair<Context, CancelFunc> with_timeout(const Context& parent, std::chrono::nanoseconds d) {
+  return with_timeout_cause(parent, d, nullptr);
+}
+
+std::pair<Context, CancelFunc> with_timeout_cause(const Context& parent, std::chrono::nanoseconds d,
+                                                  std::exception_ptr cause) {
   using Clock = std::chrono::steady_clock;
   const auto now = Clock::now();
   // Saturate instead of overflowing for huge timeouts.
@@ -256,7 +343,49 @@ std::pair<Context, CancelFunc> with_timeout(const Context& parent, std::chrono::
       Clock::time_point::max() - now);
   const auto t = d >= room ? Clock::time_point::max()
                            : now + std::chrono::duration_cast<Clock::duration>(d);
-  return with_deadline(parent, t);
+  return with_deadline_cause(parent, t, std::move(cause));
+}
+
+std::exception_ptr cause(const Context& ctx) {
+  const auto& s = detail::ContextAccess::state(ctx);
+  if (!s) return nullptr;
+  ContextError err;
+  std::exception_ptr recorded;
+  {
+    std::lock_guard guard(s->mu);
+    err = s->err.load(std::memory_order_relaxed);
+    recorded = s->cause;
+  }
+  if (err == ContextError::none) return nullptr;
+  return recorded ? recorded : std::make_exception_ptr(ContextDone(err));
+}
+
+std::function<bool()> after_func(const Context& ctx, std::function<void()> f,
+                                 std::source_location where) {
+  if (!f) throw std::invalid_argument("goro::after_func: f is empty (pass the function to run)");
+  auto entry = std::make_shared<detail::AfterFunc>();
+  entry->f = std::move(f);
+  entry->where = where;
+  const auto& s = detail::ContextAccess::state(ctx);
+  if (s) {
+    bool done;
+    {
+      std::lock_guard guard(s->mu);
+      done = s->err.load(std::memory_order_relaxed) != ContextError::none;
+      if (!done) s->after_funcs.emplace(entry.get(), entry);
+    }
+    if (done) entry->start();
+  }
+  std::weak_ptr<detail::ContextState> weak = s;
+  return [entry, weak]() -> bool {
+    if (!entry->claim(detail::AfterFunc::stopped)) return false;
+    if (auto state = weak.lock()) {  // let f and its captures go now, not with the context
+      std::lock_guard guard(state->mu);
+      state->after_funcs.erase(entry.get());
+    }
+    entry->f = nullptr;
+    return true;
+  };
 }
 
 }  // namespace goro

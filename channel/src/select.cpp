@@ -9,9 +9,14 @@
 //   of them: park() releases them all once the task is switched out.
 // - Exactly one waker wins SelectState::done; it alone writes through its waiter's elem
 //   and wakes the select.
+// - Disabled cases (and the default) are never polled, locked or queued on: they take no
+//   part after the poll order is drawn.
 #include <algorithm>
 #include <cstddef>
 #include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -82,8 +87,8 @@ GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
   std::size_t default_index = n;
   std::uint32_t random = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    if (cases[i].kind == SelectCaseView::Kind::fallback) {
-      default_index = i;
+    if (cases[i].kind >= SelectCaseView::Kind::fallback) {  // default, or disabled
+      if (cases[i].kind == SelectCaseView::Kind::fallback) default_index = i;
       continue;
     }
     if (ncases % 8 == 0) random = fast_random();
@@ -200,6 +205,19 @@ GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
                         std::string(where.file_name()) + ":" + std::to_string(where.line()) +
                         " (case " + std::to_string(fired) + ", closed while the select waited)");
   return fired;
+}
+
+std::size_t select_range(SelectCaseView* views, std::size_t n, const std::source_location& where) {
+  std::size_t defaults = 0;
+  for (std::size_t i = 0; i < n; ++i) defaults += views[i].kind == SelectCaseView::Kind::fallback;
+  if (defaults > 1)
+    throw std::invalid_argument("goro::select at " + std::string(where.file_name()) + ":" +
+                                std::to_string(where.line()) + ": " + std::to_string(defaults) +
+                                " enabled default cases (a select takes at most one)");
+  if (n > std::numeric_limits<std::uint32_t>::max())
+    throw std::invalid_argument("goro::select at " + std::string(where.file_name()) + ":" +
+                                std::to_string(where.line()) + ": more than 2^32 - 1 cases");
+  return select_core(views, n, where);
 }
 
 }  // namespace goro::detail

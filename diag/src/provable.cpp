@@ -66,19 +66,20 @@
 //
 // Audit: every reference to a channel state is a handle, except the ones diag takes (which
 // only make refs() larger: misses, never false verdicts). ChanHandle(ChanBase*) is only
-// used with a fresh state (refs = 1); after() keeps a real heap handle for its timer;
-// Context keeps a real handle in its (heap) state; select cases and waiters keep raw
-// ChanState pointers, which are not references: the handle they came from is the
-// caller's, counted where it lives, and outlives the select.
+// used with a fresh state (refs = 1); after()'s pending timer holds no handle, so it is
+// counted here as one more reference (has_pending_timer); Context keeps a real handle in
+// its (heap) state; select cases and waiters keep raw ChanState pointers, which are not
+// references: the handle they came from is the caller's, counted where it lives, and
+// outlives the select.
 //
 // Deliberate misses (only ever "not leaked", never a false "leaked"): handles in heap
 // objects (even one owned by a leaked task), globals, plain threads; ASan's fake stack
 // frames; Context's done channel while a Context or CancelFunc of it lives (its state is
-// on the heap); channels with a pending after() timer; tasks whose memory some visible
-// word (even a stale one) points into. Stale words are mostly a stack slot's earlier
-// owners' data, left in the frames a new task has not written yet; the first analysis
-// turns on scrubbing of the top of recycled stacks (stack_pool.hpp), so that tasks
-// spawned after it start clean; deeper stale words (below the top 1 KB) remain possible.
+// on the heap); tasks whose memory some visible word (even a stale one) points into.
+// Stale words are mostly a stack slot's earlier owners' data, left in the frames a new
+// task has not written yet; the first analysis turns on scrubbing of the top of recycled
+// stacks (stack_pool.hpp), so that tasks spawned after it start clean; deeper stale words
+// (below the top 1 KB) remain possible.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -334,7 +335,8 @@ void run_pass(Pass& p, Addr caller_sp, const Pass* earlier) {
   p.refs.resize(p.chans.size());
   for (std::size_t c = 0; c < p.chans.size(); ++c)
     p.refs[c] = p.chans[c]->refs.load(std::memory_order_acquire) - 1 -
-                (earlier != nullptr && earlier->chan_index.count(p.chans[c]) ? 1 : 0);
+                (earlier != nullptr && earlier->chan_index.count(p.chans[c]) ? 1 : 0) +
+                (detail::has_pending_timer(p.chans[c]) ? 1 : 0);
 
   p.waits.build(n, wait_pairs);
   p.waiters.build(p.chans.size(), channel_waiters);

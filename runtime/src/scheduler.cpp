@@ -181,10 +181,6 @@ Config resolve_config(const Config& requested) {
   return cfg;
 }
 
-bool timer_later(const Timer& a, const Timer& b) {
-  return a.when != b.when ? a.when > b.when : a.seq > b.seq;
-}
-
 static_assert(sizeof(TaskRecord) + 64 <= RecordPool::kSmall,
               "a small block must hold a record and a 64-byte closure");
 #if !defined(GORO_TSAN)  // TSan's fiber handle makes the record 8 bytes bigger
@@ -363,8 +359,7 @@ Runtime::~Runtime() {
     add_stats(&g_retired_stats);
   }
   // Timers still pending (possible only when shut down without unwinding).
-  for (Timer& timer : timers_)
-    if (timer.drop) timer.drop(timer.arg);
+  for (const TimerHeap::Callback& drop : timers_.take_all()) drop.run();
 }
 
 void Runtime::start() {
@@ -713,41 +708,21 @@ bool Runtime::any_work_visible() noexcept {
   if (global_.size_approx() > 0) return true;
   for (auto& w : workers_)
     if (!w->runq.empty() || w->runnext.load(std::memory_order_acquire) != nullptr) return true;
-  return next_timer_ns_.load(std::memory_order_acquire) <= now_ns();
+  return next_timer_ns() <= now_ns();
 }
 
 TimerHandle Runtime::add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*),
                                void* arg) {
-  bool earliest;
-  std::uint64_t seq;
-  {
-    std::lock_guard guard(timer_lock_);
-    seq = ++timer_seq_;
-    timers_.push_back(Timer{when, seq, fire, drop, arg});
-    std::push_heap(timers_.begin(), timers_.end(), timer_later);
-    earliest = timers_.front().seq == seq;
-    if (earliest) next_timer_ns_.store(when, std::memory_order_release);
-  }
+  const TimerHeap::Added added = timers_.add(when, fire, drop, arg);
   // An idle worker may be sleeping until a later deadline: let it re-arm.
-  if (earliest && idle_count_.load(std::memory_order_seq_cst) > 0) wake_one_idle();
-  return TimerHandle{id_, seq};
+  if (added.earliest && idle_count_.load(std::memory_order_seq_cst) > 0) wake_one_idle();
+  return TimerHandle{id_, added.id};
 }
 
 bool Runtime::cancel_timer(std::uint64_t timer_id) noexcept {
-  Timer removed{};
-  {
-    std::lock_guard guard(timer_lock_);
-    auto it = std::find_if(timers_.begin(), timers_.end(),
-                           [&](const Timer& t) { return t.seq == timer_id; });
-    if (it == timers_.end()) return false;
-    removed = *it;
-    *it = timers_.back();
-    timers_.pop_back();
-    std::make_heap(timers_.begin(), timers_.end(), timer_later);
-    next_timer_ns_.store(timers_.empty() ? INT64_MAX : timers_.front().when,
-                         std::memory_order_release);
-  }
-  if (removed.drop) removed.drop(removed.arg);
+  TimerHeap::Callback drop;
+  if (!timers_.cancel(timer_id, &drop)) return false;
+  drop.run();
   return true;
 }
 
@@ -755,7 +730,7 @@ bool Runtime::quiescent(std::uint64_t* signature) const noexcept {
   if (stopping_.load(std::memory_order_acquire)) return false;
   if (idle_count_.load(std::memory_order_seq_cst) != static_cast<int>(workers_.size()))
     return false;
-  if (next_timer_ns_.load(std::memory_order_acquire) != INT64_MAX) return false;
+  if (next_timer_ns() != INT64_MAX) return false;
   if (global_.size_approx() != 0) return false;
   for (const auto& w : workers_) {
     if (!w->runq.empty() || w->runnext.load(std::memory_order_acquire) != nullptr) return false;
@@ -815,23 +790,13 @@ DeadlockSettings deadlock_settings() noexcept {
 
 bool Runtime::run_due_timers(Worker* w) {
   (void)w;
-  std::int64_t next = next_timer_ns_.load(std::memory_order_acquire);
+  std::int64_t next = next_timer_ns();
   if (next == INT64_MAX) return false;
   std::int64_t now = now_ns();
   if (now < next) return false;
-  Timer due[32];
-  int count = 0;
-  {
-    std::lock_guard guard(timer_lock_);
-    while (!timers_.empty() && timers_.front().when <= now && count < 32) {
-      std::pop_heap(timers_.begin(), timers_.end(), timer_later);
-      due[count++] = timers_.back();
-      timers_.pop_back();
-    }
-    next_timer_ns_.store(timers_.empty() ? INT64_MAX : timers_.front().when,
-                         std::memory_order_release);
-  }
-  for (int i = 0; i < count; ++i) due[i].fire(due[i].arg);
+  TimerHeap::Callback due[32];
+  const std::size_t count = timers_.pop_due(now, due, 32);
+  for (std::size_t i = 0; i < count; ++i) due[i].run();
   return count > 0;
 }
 
@@ -933,7 +898,7 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
   for (;;) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
-    if (next_timer_ns_.load(std::memory_order_acquire) != INT64_MAX) run_due_timers(w);
+    if (next_timer_ns() != INT64_MAX) run_due_timers(w);
     if (TaskRecord* t = try_get_work(w)) return t;
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
@@ -990,7 +955,7 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     }
     wait_clock_worker_idle();
     for (;;) {
-      std::int64_t deadline = next_timer_ns_.load(std::memory_order_acquire);
+      std::int64_t deadline = next_timer_ns();
       if (deadline == INT64_MAX) {
         futex_wait(&w->wake_word, 0);
       } else {
@@ -999,7 +964,7 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       }
       if (w->wake_word.exchange(0, std::memory_order_acquire) == 1) break;  // woken
       if (stopping_.load(std::memory_order_acquire) ||
-          next_timer_ns_.load(std::memory_order_acquire) <= now_ns()) {
+          next_timer_ns() <= now_ns()) {
         leave_idle();
         break;
       }
@@ -1369,14 +1334,7 @@ void Runtime::unwind_all_tasks() {
     while (w->runq.pop() != nullptr) {
     }
   }
-  std::vector<Timer> timers;
-  {
-    std::lock_guard guard(timer_lock_);
-    timers.swap(timers_);
-    next_timer_ns_.store(INT64_MAX);
-  }
-  for (Timer& timer : timers)
-    if (timer.drop) timer.drop(timer.arg);
+  for (const TimerHeap::Callback& drop : timers_.take_all()) drop.run();
 
   // This thread becomes a worker that resumes each task once so it unwinds.
   Worker unwinder;
@@ -1523,6 +1481,12 @@ bool cancel_timer(const TimerHandle& timer) noexcept {
   return false;
 }
 
+std::size_t pending_timers() noexcept {
+  if (Worker* w = this_worker()) return w->rt->pending_timers();
+  if (Runtime* rt = g_default_runtime.load(std::memory_order_acquire)) return rt->pending_timers();
+  return 0;
+}
+
 void ready_task(TaskRecord* t) noexcept { t->runtime->ready(t); }
 
 [[noreturn]] __attribute__((noinline, cold)) void throw_spawn_after_exit(const std::source_location& where) {
@@ -1606,6 +1570,33 @@ void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
     detail::park({diag::WaitReason::sleep, where, nullptr}, nullptr, nullptr);
     return;
   }
+  detail::park(
+      {diag::WaitReason::sleep, where, nullptr},
+      [](void* p) {
+        auto* a = static_cast<SleepArgs*>(p);
+        a->rt->add_timer(
+            a->when, [](void* t) { detail::ready_task(static_cast<detail::TaskRecord*>(t)); },
+            nullptr, a->task);
+      },
+      &args);
+}
+
+void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
+  const std::int64_t when = detail::deadline_ns(t);
+  detail::Worker* w = detail::this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    std::this_thread::sleep_until(t);
+    return;
+  }
+  if (when <= detail::now_ns()) {
+    detail::task_yield();
+    return;
+  }
+  struct SleepArgs {
+    detail::Runtime* rt;
+    std::int64_t when;
+    detail::TaskRecord* task;
+  } args{w->rt, when, w->current};
   detail::park(
       {diag::WaitReason::sleep, where, nullptr},
       [](void* p) {

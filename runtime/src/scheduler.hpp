@@ -17,9 +17,9 @@
 //     idler:     idle_count++ (seq_cst); re-check every queue and the timers; then sleep
 //   In the seq_cst order either the idler's re-check sees the task, or the producer sees
 //   idle_count > 0 and wakes an idler.
-// - Timers: one heap per runtime under timer_lock; the earliest deadline is mirrored in
-//   next_timer_ns so workers test it with one load. Idle workers sleep until it; a new
-//   earlier timer wakes an idle worker.
+// - Timers: one TimerHeap per runtime (timer_heap.hpp, with its own lock); its earliest
+//   deadline is mirrored so workers test it with one load (next_timer_ns()). Idle workers
+//   sleep until it; a new earlier timer wakes an idle worker.
 //
 // - Limits (Config::max_tasks, soft_max_tasks, max_stack_bytes): when one is set, a
 //   spawn adds itself to limited_tasks_/limited_stack_bytes_ before it allocates anything
@@ -28,8 +28,8 @@
 //   exceed a limit for long, and a failed spawn leaves no trace. Without limits nothing
 //   is counted (the spawn path checks one bool).
 //
-// Lock discipline: idle_lock guards idle_workers; timer_lock guards timers_, timer_seq_.
-// Neither is held while running tasks or timer callbacks.
+// Lock discipline: idle_lock guards idle_workers; the timer heap's lock is its own. Neither
+// is held while running tasks or timer callbacks.
 #pragma once
 
 #include <atomic>
@@ -50,6 +50,7 @@
 #include "profiling_hooks.hpp"
 #include "registry.hpp"
 #include "task.hpp"
+#include "timer_heap.hpp"
 
 namespace goro::detail {
 
@@ -132,14 +133,6 @@ struct Worker {
   void* tsan_fiber = nullptr;
 };
 
-struct Timer {
-  std::int64_t when;
-  std::uint64_t seq;
-  void (*fire)(void*);
-  void (*drop)(void*);
-  void* arg;
-};
-
 class Runtime {
  public:
   Runtime(const Config& cfg, bool is_default);
@@ -154,6 +147,9 @@ class Runtime {
   void ready(TaskRecord* t) noexcept;    // from any thread
   TimerHandle add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
   bool cancel_timer(std::uint64_t timer_id) noexcept;
+  // The earliest pending timer's deadline (INT64_MAX: none): one load, no lock.
+  std::int64_t next_timer_ns() const noexcept { return timers_.earliest(); }
+  std::size_t pending_timers() const noexcept { return timers_.size(); }
   // Deadlock detector: true when no task of this runtime can run now (every worker idle,
   // no queued task, no pending timer); mixes its activity counters into *signature.
   bool quiescent(std::uint64_t* signature) const noexcept;
@@ -236,10 +232,7 @@ class Runtime {
   FutexLock idle_lock_;                // guards idle_workers_
   std::vector<Worker*> idle_workers_;
 
-  FutexLock timer_lock_;               // guards timers_, timer_seq_
-  std::vector<Timer> timers_;          // min-heap on (when, seq)
-  std::uint64_t timer_seq_ = 0;
-  std::atomic<std::int64_t> next_timer_ns_{INT64_MAX};
+  TimerHeap timers_;
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> unwinding_{false};

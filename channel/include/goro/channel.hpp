@@ -135,6 +135,13 @@ class Channel : public detail::ChanHandle {
   std::default_sentinel_t end() const noexcept { return {}; }
 
   detail::ChanState<T>* state() const { return static_cast<detail::ChanState<T>*>(checked()); }
+  // Internal: a handle owning the one reference a state starts with (goro's own channel
+  // kinds, such as after()'s, construct their state themselves).
+  static Channel adopt(detail::ChanState<T>* fresh) noexcept { return Channel(fresh, AdoptTag{}); }
+
+ private:
+  struct AdoptTag {};
+  Channel(detail::ChanState<T>* fresh, AdoptTag) noexcept : detail::ChanHandle(fresh) {}
 };
 
 }  // namespace goro

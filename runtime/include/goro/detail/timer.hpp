@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -89,7 +90,11 @@ TimerHandle add_timer(std::int64_t when_ns, void (*fire)(void*), void (*drop)(vo
 
 // Removes a pending timer: true if it had not fired yet (drop(arg) has then run, on this
 // thread); false if it already fired, is firing now, or its runtime is gone. Safe to call
-// after the timer's runtime has ended. O(pending timers).
+// after the timer's runtime has ended. O(log pending timers).
 bool cancel_timer(const TimerHandle& timer) noexcept;
+
+// Timers pending in the calling task's runtime, or in the default runtime from a plain
+// thread (0 if it has not started): for tests and diagnostics.
+std::size_t pending_timers() noexcept;
 
 }  // namespace goro::detail

@@ -1,6 +1,7 @@
 target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/condition_variable.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/netpoll.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/once.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/park.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/record_pool.cpp

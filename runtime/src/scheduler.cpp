@@ -452,6 +452,7 @@ void Runtime::wake_one_idle() noexcept {
   }
   w->wake_word.store(1, std::memory_order_release);
   futex_wake(&w->wake_word, 1);
+  netpoll_.interrupt(w);
 }
 
 void Runtime::wake_all_idle() noexcept {
@@ -464,6 +465,7 @@ void Runtime::wake_all_idle() noexcept {
   for (Worker* w : woken) {
     w->wake_word.store(1, std::memory_order_release);
     futex_wake(&w->wake_word, 1);
+    netpoll_.interrupt(w);
   }
 }
 
@@ -550,6 +552,10 @@ bool Runtime::run_due_timers(Worker* w) {
   }
   for (int i = 0; i < count; ++i) due[i].fire(due[i].arg);
   return count > 0;
+}
+
+void Runtime::ready_polled(PollBatch& batch) noexcept {
+  for (int i = 0; i < batch.count; ++i) ready(batch.tasks[i]);
 }
 
 GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
@@ -651,6 +657,12 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
     if (next_timer_ns_.load(std::memory_order_acquire) != INT64_MAX) run_due_timers(w);
+    // Tasks in IO wait while this runtime is busy: a non-blocking poll now and then.
+    if (netpoll_.has_waiters()) [[unlikely]] {
+      PollBatch batch;
+      netpoll_.poll_if_due(w->tick, batch);
+      ready_polled(batch);
+    }
     if (TaskRecord* t = try_get_work(w)) return t;
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
@@ -707,8 +719,16 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     }
     wait_clock_worker_idle();
     for (;;) {
-      std::int64_t deadline = next_timer_ns_.load(std::memory_order_acquire);
-      if (deadline == INT64_MAX) {
+      std::int64_t deadline = next_timer_deadline();
+      PollBatch batch;
+      // Tasks in IO wait: one idle worker sleeps in epoll_wait instead of its futex.
+      if (netpoll_.has_waiters() && netpoll_.block(w, deadline, &w->wake_word, batch)) {
+        if (batch.count > 0) {
+          leave_idle();
+          ready_polled(batch);
+          break;
+        }
+      } else if (deadline == INT64_MAX) {
         futex_wait(&w->wake_word, 0);
       } else {
         std::int64_t wait = deadline - now_ns();

@@ -38,6 +38,7 @@
 #include "goro/detail/origin.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
+#include "netpoll.hpp"
 #include "profiling_hooks.hpp"
 #include "registry.hpp"
 #include "task.hpp"
@@ -165,6 +166,7 @@ class Runtime {
   bool unwinding() const noexcept { return unwinding_.load(std::memory_order_acquire); }
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
   StackPool& stack_pool() const noexcept { return *pool_; }
+  Netpoll& netpoll() noexcept { return netpoll_; }
 
   // The main task signals this when it returns (run()).
   std::atomic<std::uint32_t> main_done{0};
@@ -184,6 +186,7 @@ class Runtime {
   void wake_all_idle() noexcept;
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
+  void ready_polled(PollBatch& batch) noexcept;
   void execute(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
@@ -209,6 +212,12 @@ class Runtime {
   std::vector<Timer> timers_;          // min-heap on (when, seq)
   std::uint64_t timer_seq_ = 0;
   std::atomic<std::int64_t> next_timer_ns_{INT64_MAX};
+  // The earliest timer deadline (kNeverNs: none), for the idle worker's epoll_wait.
+  std::int64_t next_timer_deadline() const noexcept {
+    return next_timer_ns_.load(std::memory_order_acquire);
+  }
+
+  Netpoll netpoll_;  // fd readiness (netpoll.hpp): busy workers poll it, one idle worker sleeps in it
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> unwinding_{false};

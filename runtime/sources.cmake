@@ -1,4 +1,5 @@
 target_sources(goro PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/blocking_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/condition_variable.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/netpoll.cpp

@@ -38,6 +38,8 @@ constexpr std::int64_t kRunnextStealDelayNs = 3000;
 // lock contention for tasks that talk to each other. (Measured, buffered 4p/4c at
 // procs=2: 60 us gives 22 ns per item, 120 us 17, stealing at once 66.)
 constexpr std::int64_t kDrainNs = 100'000;
+// How long run()'s end waits for goro::blocking calls still running before reporting them.
+constexpr std::chrono::seconds kBlockingShutdownWait{2};
 
 std::size_t default_stack_size() {
 #if defined(GORO_ASAN) || defined(GORO_TSAN)
@@ -242,7 +244,8 @@ Runtime::Runtime(const Config& cfg, bool is_default)
       id_(g_next_runtime_id.fetch_add(1)),
       is_default_(is_default),
       leak_policy_(resolve_leak_policy(cfg.leak_policy)),
-      pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())) {
+      pool_(&StackPool::for_size(cfg.stack_size ? cfg.stack_size : default_stack_size())),
+      blocking_pool_(new BlockingPool(cfg.blocking_threads)) {
   cfg_.workers = resolve_workers(cfg.workers);
   cfg_.stack_size = pool_->usable_size();
   cfg_.capture_stacks = cfg.capture_stacks || traceback_env();
@@ -264,6 +267,7 @@ Runtime::~Runtime() {
     g_runtimes->erase(std::find(g_runtimes->begin(), g_runtimes->end(), this));
     add_stats(&g_retired_stats);
   }
+  if (blocking_pool_->shutdown(kBlockingShutdownWait)) delete blocking_pool_;
   // Timers still pending (possible only when shut down without unwinding).
   for (Timer& timer : timers_)
     if (timer.drop) timer.drop(timer.arg);
@@ -1119,6 +1123,7 @@ int Runtime::finish_run(TaskRecord* main_task) {
   std::size_t leftovers = report_leftovers();
   stop_workers();
   unwind_all_tasks();
+  (void)blocking_pool_->shutdown(kBlockingShutdownWait);  // joins its threads
   return (leak_policy_ == LeakPolicy::fail && leftovers > 0) ? 1 : 0;
 }
 

@@ -37,6 +37,7 @@
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/origin.hpp"
 #include "goro/detail/timer.hpp"
+#include "blocking_pool.hpp"
 #include "goro/runtime.hpp"
 #include "netpoll.hpp"
 #include "profiling_hooks.hpp"
@@ -167,6 +168,7 @@ class Runtime {
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
   StackPool& stack_pool() const noexcept { return *pool_; }
   Netpoll& netpoll() noexcept { return netpoll_; }
+  BlockingPool& blocking_pool() noexcept { return *blocking_pool_; }
 
   // The main task signals this when it returns (run()).
   std::atomic<std::uint32_t> main_done{0};
@@ -217,6 +219,8 @@ class Runtime {
     return next_timer_ns_.load(std::memory_order_acquire);
   }
 
+  // goro::blocking's threads; leaked (never deleted) if a call outlives the runtime.
+  BlockingPool* blocking_pool_;
   Netpoll netpoll_;  // fd readiness (netpoll.hpp): busy workers poll it, one idle worker sleeps in it
 
   std::atomic<bool> stopping_{false};

@@ -10,10 +10,12 @@
 //   }
 #pragma once
 
+#include "goro/blocking.hpp"
 #include "goro/channel.hpp"
 #include "goro/condition_variable.hpp"
 #include "goro/context.hpp"
 #include "goro/diag.hpp"
+#include "goro/io.hpp"
 #include "goro/metrics.hpp"
 #include "goro/mutex.hpp"
 #include "goro/once.hpp"

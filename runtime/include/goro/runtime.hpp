@@ -61,6 +61,9 @@ struct Config {
   // GORO_TREND ("1s", "500ms", "2m"; a bare number is seconds; "on": 1s; "off"/"0": off),
   // else off. The sampler is process-wide; the first runtime that asks starts it.
   std::optional<std::chrono::milliseconds> trend_period{};
+  // The most threads goro::blocking may run calls on at once (goro/blocking.hpp). 0:
+  // $GORO_BLOCKING_THREADS if set (a whole number from 1 to 10000), else 64.
+  unsigned blocking_threads = 0;
 };
 
 struct SpawnOptions {

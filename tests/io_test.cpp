@@ -2,6 +2,9 @@
 // runs other tasks; deadlines, close, many waiters, plain threads, busy runtimes.
 #include <goro/io.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -9,11 +12,14 @@
 #include <unistd.h>
 
 #include <array>
+#include <sstream>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
 #include <vector>
 
+#include "goro/blocking.hpp"
+#include "goro/metrics.hpp"
 #include "goro_test.hpp"
 
 namespace {
@@ -337,6 +343,123 @@ TEST(Io, OnlyTaskWaitingOnAPipeFedByAPlainThreadIsNoDeadlock) {
   EXPECT_NO_THROW(goro::run([&] { got = read_byte(p.r); }, workers(2)));
   feeder.join();
   EXPECT_EQ(got, 'f');
+}
+
+// A connected TCP pair on the loopback interface, both ends non-blocking.
+struct TcpPair {
+  int server = -1, client = -1;
+  std::uint16_t server_port = 0, client_port = 0;
+  TcpPair() {
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listener, 1) != 0 || ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::system_error(errno, std::generic_category(), "listen");
+    server_port = ntohs(addr.sin_port);
+    client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      throw std::system_error(errno, std::generic_category(), "connect");
+    server = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    ::close(listener);
+    sockaddr_in mine{};
+    len = sizeof mine;
+    ::getsockname(client, reinterpret_cast<sockaddr*>(&mine), &len);
+    client_port = ntohs(mine.sin_port);
+    ::fcntl(client, F_SETFL, ::fcntl(client, F_GETFL) | O_NONBLOCK);
+  }
+  ~TcpPair() {
+    if (server >= 0) ::close(server);
+    if (client >= 0) ::close(client);
+  }
+};
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Tasks in IO wait and in a blocking call, as every diagnostic shows them: tasks(), both
+// dump formats, find_leaks (alive, never provably leaked), /metrics by reason. A channel
+// whose other handle only an IO-waiting task holds does not make its receiver a
+// provable leak: the IO wait can end.
+TEST(IoDiagnostics, IoWaitAndSyscallTasksShowWithFdAddressesAndSites) {
+  TcpPair tcp;
+  goro::run([&] {
+    goro::Channel<int> held_by_io_task;
+    goro::Channel<int> release_call;
+    const int wait_line = __LINE__ + 3;
+    const goro::TaskId io_task = goro::go_spawn([&, ch = held_by_io_task]() mutable {
+      try {
+        (void)goro::io::wait_readable(tcp.server);
+      } catch (const goro::io::Closed&) {
+      }
+      ch.close();
+    });
+    const goro::TaskId receiver = goro::go_spawn([ch = held_by_io_task]() mutable { (void)ch.recv(); });
+    held_by_io_task = goro::Channel<int>();  // now only the two tasks hold it
+    const int call_line = __LINE__ + 1;
+    const goro::TaskId syscall_task = goro::go_spawn([&] { goro::blocking([&] { (void)release_call.recv(); }); });
+    ASSERT_TRUE(gt::wait_blocked(io_task, WaitReason::io_wait));
+    ASSERT_TRUE(gt::wait_blocked(syscall_task, WaitReason::syscall));
+    ASSERT_TRUE(gt::wait_blocked(receiver, WaitReason::chan_recv));
+
+    const std::string detail = "read fd " + std::to_string(tcp.server) + " 127.0.0.1:" +
+                               std::to_string(tcp.server_port) + " <- 127.0.0.1:" + std::to_string(tcp.client_port);
+    auto info = gt::task_info(io_task);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->wait_detail, detail);
+    EXPECT_EQ(info->wait_site.line(), static_cast<unsigned>(wait_line));
+    EXPECT_STREQ(info->wait_site.file_name(), __FILE__);
+    EXPECT_FALSE(info->leaked);
+    auto call = gt::task_info(syscall_task);
+    ASSERT_TRUE(call);
+    EXPECT_EQ(call->wait_site.line(), static_cast<unsigned>(call_line));
+
+    std::ostringstream dump;
+    goro::diag::dump_tasks(dump, goro::diag::tasks());
+    EXPECT_NE(dump.str().find("[IO wait, "), std::string::npos) << dump.str();
+    EXPECT_NE(dump.str().find("    " + detail + "\n"), std::string::npos) << dump.str();
+    EXPECT_NE(dump.str().find("io_test.cpp:" + std::to_string(wait_line)), std::string::npos) << dump.str();
+    EXPECT_NE(dump.str().find("[syscall, "), std::string::npos) << dump.str();
+    EXPECT_NE(dump.str().find("io_test.cpp:" + std::to_string(call_line)), std::string::npos) << dump.str();
+    EXPECT_EQ(dump.str().find("leaked"), std::string::npos) << "nothing here is provably leaked:\n" << dump.str();
+
+    std::ostringstream go_dump;
+    goro::diag::DumpOptions go;
+    go.format = goro::diag::DumpFormat::go;
+    goro::diag::dump_tasks(go_dump, goro::diag::tasks(), go);
+    EXPECT_NE(go_dump.str().find("goroutine " + std::to_string(io_task) + " [IO wait]:"), std::string::npos)
+        << go_dump.str();
+    EXPECT_NE(go_dump.str().find("goroutine " + std::to_string(syscall_task) + " [syscall]:"), std::string::npos)
+        << go_dump.str();
+
+    goro::diag::LeakOptions quick;
+    quick.max_wait = 20ms;
+    bool found_io = false, found_call = false;
+    for (const auto& t : goro::diag::find_leaks(quick)) {
+      EXPECT_FALSE(t.leaked) << "task " << t.id << " [" << goro::diag::to_string(t.reason) << "]";
+      if (t.id == io_task) found_io = t.wait_detail == detail;
+      if (t.id == syscall_task) found_call = t.reason == WaitReason::syscall;
+    }
+    EXPECT_TRUE(found_io);
+    EXPECT_TRUE(found_call);
+    EXPECT_TRUE(goro::diag::leaked_tasks().empty());
+
+    std::ostringstream metrics;
+    goro::diag::write_metrics(metrics);
+    EXPECT_EQ(count(metrics.str(), "reason=\"IO wait\"} 1"), 1u) << metrics.str();
+    EXPECT_EQ(count(metrics.str(), "reason=\"syscall\"} 1"), 1u) << metrics.str();
+
+    goro::io::close(tcp.server);
+    tcp.server = -1;
+    release_call.send(1);
+    EXPECT_TRUE(gt::eventually([&] { return !gt::task_info(io_task) && !gt::task_info(syscall_task) &&
+                                            !gt::task_info(receiver); }));
+  });
 }
 
 }  // namespace

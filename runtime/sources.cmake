@@ -8,6 +8,7 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/record_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/rwmutex.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/scheduler.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/signals.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/sync.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/wait_clock.cpp

@@ -23,6 +23,7 @@
 #include "goro/runtime.hpp"
 #include "goro/rwmutex.hpp"
 #include "goro/select.hpp"
+#include "goro/signal.hpp"
 #include "goro/status_page.hpp"
 #include "goro/time.hpp"
 #include "goro/trend.hpp"

@@ -188,14 +188,14 @@ void Netpoll::add_registration(int fd) {
   PollDesc& pd = desc(fd);
   {
     std::lock_guard guard(pd.lock);
-    if (pd.registrations++ > 0) return;
+    if (pd.registrations.fetch_add(1, std::memory_order_relaxed) > 0) return;
     pd.in_epoll = false;  // check afresh below: the fd number may be a new file
   }
   try {
     epoll_add(pd, false, std::source_location::current(), PollDir::read);
   } catch (...) {
     std::lock_guard guard(pd.lock);
-    --pd.registrations;
+    pd.registrations.fetch_sub(1, std::memory_order_relaxed);
     throw;
   }
 }
@@ -204,7 +204,7 @@ void Netpoll::drop_registration(int fd) noexcept {
   PollDesc& pd = desc(fd);
   {
     std::lock_guard guard(pd.lock);
-    if (--pd.registrations > 0) return;
+    if (pd.registrations.fetch_sub(1, std::memory_order_relaxed) > 1) return;
     if (pd.in_epoll) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
     pd.in_epoll = false;
   }
@@ -238,12 +238,7 @@ bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::sou
     return io::Closed("goro::io::" + std::string(dir_name(dir)) + "(fd " + std::to_string(fd) + ") at " +
                       site_text(where) + ": the fd was closed (use of a closed file descriptor)");
   };
-  bool lazy;
-  {
-    std::lock_guard guard(pd.lock);
-    lazy = pd.registrations == 0;
-  }
-  if (lazy) epoll_add(pd, true, where, dir);
+  if (pd.registrations.load(std::memory_order_relaxed) == 0) epoll_add(pd, true, where, dir);
   for (;;) {
     if (pd.closed.load(std::memory_order_seq_cst)) throw closed_error();
     std::uintptr_t v = slot.load(std::memory_order_acquire);
@@ -256,7 +251,8 @@ bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::sou
                              ") at " + site_text(where) +
                              ": another task is already waiting on this fd in the same direction; "
                              "one waiter per fd and direction");
-    if (deadline_ns <= now_ns()) return wait_on_thread(fd, dir, 0, where);  // poll(2), no sleep
+    if (deadline_ns != kNeverNs && deadline_ns <= now_ns())
+      return wait_on_thread(fd, dir, 0, where);  // poll(2), no sleep
     const std::uint32_t seq = pd.close_seq.load(std::memory_order_seq_cst);
     if (!slot.compare_exchange_strong(v, PollDesc::kWait, std::memory_order_seq_cst)) continue;
     if (pd.closed.load(std::memory_order_seq_cst)) {  // close ran between our checks
@@ -306,7 +302,6 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
       n = ::epoll_wait(epfd_, events, PollBatch::kEvents, static_cast<int>(ms));
     }
   }
-  last_poll_ns_.store(now_ns(), std::memory_order_relaxed);
   for (int i = 0; i < n; ++i) {
     auto* pd = static_cast<PollDesc*>(events[i].data.ptr);
     if (pd == nullptr) {  // the eventfd: interrupt()
@@ -326,7 +321,14 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
 void Netpoll::poll_if_due(std::uint32_t tick, PollBatch& out) noexcept {
   if (tick % 16 != 0 || !initialized_.load(std::memory_order_acquire)) return;
   if (blocker_.load(std::memory_order_relaxed) != nullptr) return;  // an idle worker polls
-  if (now_ns() - last_poll_ns_.load(std::memory_order_relaxed) < kPollIntervalNs) return;
+  const std::int64_t now = now_ns();
+  if (now - last_poll_ns_.load(std::memory_order_relaxed) < kPollIntervalNs) return;
+  last_poll_ns_.store(now, std::memory_order_relaxed);
+  (void)poll_events(0, out);
+}
+
+void Netpoll::poll_now(PollBatch& out) noexcept {
+  if (!initialized_.load(std::memory_order_acquire) || blocker_.load(std::memory_order_relaxed) != nullptr) return;
   (void)poll_events(0, out);
 }
 

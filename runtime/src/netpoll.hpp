@@ -66,7 +66,7 @@ struct PollDesc {
   std::atomic<bool> closed{false};           // close() ran; reset by a fresh registration
   std::atomic<std::uint32_t> close_seq{0};   // bumped by every close or deregistration
   FutexLock lock;                            // guards registrations, in_epoll
-  int registrations = 0;                     // live goro::io::Registration objects
+  std::atomic<int> registrations{0};         // live goro::io::Registration objects (written under lock)
   bool in_epoll = false;
   int fd = -1;
 };
@@ -90,6 +90,9 @@ class Netpoll {
   // Busy worker: a non-blocking poll when nobody blocks in epoll_wait and the last poll
   // is over kPollIntervalNs old; `tick` is the worker's schedule counter.
   void poll_if_due(std::uint32_t tick, PollBatch& out) noexcept;
+  // Spinning worker (Go's findRunnable before stealing): a non-blocking poll, unless an
+  // idle worker is inside epoll_wait already.
+  void poll_now(PollBatch& out) noexcept;
   // Idle worker: sleeps in epoll_wait until deadline_ns (kNeverNs: no timeout), an fd
   // edge, or interrupt(); false at once when another worker is the blocker. Skips the
   // sleep when *wake_word is already set. Readied tasks are left in `out`.

@@ -668,6 +668,14 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       ready_polled(batch);
     }
     if (TaskRecord* t = try_get_work(w)) return t;
+    // Out of work with tasks in IO wait: a non-blocking poll before spinning or sleeping
+    // (Go's findRunnable), so an fd that is ready already costs no idle round trip.
+    if (netpoll_.has_waiters()) [[unlikely]] {
+      PollBatch batch;
+      netpoll_.poll_now(batch);
+      ready_polled(batch);
+      if (batch.count > 0) continue;
+    }
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
     // thread costs ~20 us on this kind of machine. At most half the busy workers spin.
@@ -681,6 +689,12 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
         if (stopping_.load(std::memory_order_acquire)) break;
         run_due_timers(w);
         found = try_get_work(w);
+        if (found == nullptr && netpoll_.has_waiters()) {
+          PollBatch batch;
+          netpoll_.poll_now(batch);
+          ready_polled(batch);
+          if (batch.count > 0) found = try_get_work(w);
+        }
         if (found == nullptr) found = steal(w);
         if (found == nullptr)
           for (int i = 0; i < 50; ++i) cpu_relax();

@@ -328,6 +328,32 @@ TEST(Io, APlainThreadBlocksInPoll) {
   EXPECT_TRUE(goro::io::wait_writable(p.w));
 }
 
+// run()'s end: a task still in IO wait (with a deadline timer pending) is reported and
+// unwound like any other; the runtime's registrations go with it, so a later runtime
+// waits on the same fd afresh.
+TEST(Io, ATaskLeftInIoWaitAtRunsEndIsUnwoundAndTheFdUsableAfter) {
+  Pipe p;
+  std::atomic<bool> unwound{false};
+  goro::Config cfg = workers(2);
+  cfg.leak_policy = goro::LeakPolicy::report;
+  goro::run([&] {
+    const goro::TaskId waiter = goro::go_spawn([&] {
+      struct Flag {
+        std::atomic<bool>* f;
+        ~Flag() { f->store(true); }
+      } flag{&unwound};
+      goro::io::Registration reg(p.r);
+      (void)read_byte(p.r);
+    });
+    ASSERT_TRUE(gt::wait_blocked(waiter, WaitReason::io_wait));
+  }, cfg);
+  EXPECT_TRUE(unwound.load());
+  goro::run([&] {
+    write_byte(p.w, 'z');
+    EXPECT_EQ(read_byte(p.r), 'z');
+  });
+}
+
 // The deadlock detector must not take a task in IO wait for a deadlock: a plain thread
 // (outside goro) feeds the pipe after longer than the detector's default grace period.
 // The detector learns this from detail::external_waits_in_flight(); until it reads that,

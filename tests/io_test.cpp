@@ -193,7 +193,7 @@ TEST(Io, RegistrationCloseWakesTheWaiterAndLaterWaitsThrowClosed) {
     ASSERT_FALSE(r.timed_out);
     EXPECT_EQ(r.value, true);
     EXPECT_EQ(reg.fd(), -1);
-    (void)fd;
+    EXPECT_THROW((void)goro::io::wait_readable(fd), goro::io::Closed) << "a wait after the close";
   });
 }
 

@@ -175,6 +175,9 @@ void Netpoll::epoll_add(PollDesc& pd, bool lazy, const std::source_location& whe
   }
   if (errno == EEXIST) return;
   const int error = errno;
+  if (error == EBADF && pd.closed.load(std::memory_order_seq_cst))  // io::close ran: say so
+    throw io::Closed("goro::io::" + std::string(dir_name(dir)) + "(fd " + std::to_string(pd.fd) + ") at " +
+                     site_text(where) + ": the fd was closed (use of a closed file descriptor)");
   const std::string what = std::string("goro::io::") + (lazy ? dir_name(dir) : "Registration") + "(fd " +
                            std::to_string(pd.fd) + ") at " + site_text(where);
   if (error == EPERM)

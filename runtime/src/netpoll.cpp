@@ -291,6 +291,7 @@ bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::sou
 }
 
 int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
+  const bool blocking = timeout_ns != 0;
   epoll_event events[PollBatch::kEvents];
   int n;
   if (timeout_ns == 0) {
@@ -308,8 +309,13 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
   for (int i = 0; i < n; ++i) {
     auto* pd = static_cast<PollDesc*>(events[i].data.ptr);
     if (pd == nullptr) {  // the eventfd: interrupt()
-      std::uint64_t value;
-      (void)!::read(eventfd_, &value, sizeof value);
+      // Only the blocker resets it. A non-blocking poll that read it could swallow an
+      // interrupt meant for the worker inside epoll_wait (the eventfd is level-triggered,
+      // so it stays reported until the blocker reads it).
+      if (blocking) {
+        std::uint64_t value;
+        (void)!::read(eventfd_, &value, sizeof value);
+      }
       continue;
     }
     const std::uint32_t e = events[i].events;
@@ -331,7 +337,7 @@ void Netpoll::poll_if_due(std::uint32_t tick, PollBatch& out) noexcept {
 }
 
 void Netpoll::poll_now(PollBatch& out) noexcept {
-  if (!initialized_.load(std::memory_order_acquire) || blocker_.load(std::memory_order_relaxed) != nullptr) return;
+  if (!initialized_.load(std::memory_order_acquire)) return;
   (void)poll_events(0, out);
 }
 

@@ -24,6 +24,8 @@
 //   never lost: it is either consumed by a waiter or left as kReady for the next wait.
 // - The deadline timer lives on the waiter's stack; the waiter does not return before
 //   the timer is provably done with it (cancelled, or fire/drop finished).
+// - Only the blocker reads the eventfd (level-triggered): an interrupt stays pending
+//   until the worker it was meant for sees it, whoever else polls meanwhile.
 // - closed is set (seq_cst) before close unblocks the slots, and a waiter re-reads it
 //   (seq_cst) after its kIdle -> kWait CAS: so either close sees kWait/the task and
 //   unblocks it, or the waiter sees closed and does not park.
@@ -90,8 +92,9 @@ class Netpoll {
   // Busy worker: a non-blocking poll when nobody blocks in epoll_wait and the last poll
   // is over kPollIntervalNs old; `tick` is the worker's schedule counter.
   void poll_if_due(std::uint32_t tick, PollBatch& out) noexcept;
-  // Spinning worker (Go's findRunnable before stealing): a non-blocking poll, unless an
-  // idle worker is inside epoll_wait already.
+  // A worker out of work (Go's findRunnable before stealing or sleeping): a non-blocking
+  // poll, even while an idle worker is inside epoll_wait (it would need a wake-up to run
+  // what it finds; this worker runs it at once).
   void poll_now(PollBatch& out) noexcept;
   // Idle worker: sleeps in epoll_wait until deadline_ns (kNeverNs: no timeout), an fd
   // edge, or interrupt(); false at once when another worker is the blocker. Skips the

@@ -79,9 +79,9 @@ if [ "$HAVE_GO" = 1 ] && [ ! -x "$GOBIN" ]; then echo "missing $GOBIN" >&2; exit
 T_BUILT=$(date +%s.%N)
 
 if [ "$QUICK" = 1 ]; then
-  SKY="size=100000" SPAWN=100000 PP=100000 BUF=1000000 SEL=100000 PARK=20000
+  SKY="size=100000" SPAWN=100000 PP=100000 BUF=1000000 SEL=100000 PARK=20000 PIPE=20000
 else
-  SKY="" SPAWN=1000000 PP=1000000 BUF=10000000 SEL=1000000 PARK=100000
+  SKY="" SPAWN=1000000 PP=1000000 BUF=10000000 SEL=1000000 PARK=100000 PIPE=200000
 fi
 CONFIGS=()
 for procs in 1 2; do
@@ -96,6 +96,7 @@ for cap in 0 128; do
   for procs in 1 2; do CONFIGS+=("select procs=$procs cap=$cap n=$SEL"); done
 done
 for procs in 1 2; do CONFIGS+=("parked procs=$procs n=$PARK"); done
+for procs in 1 2; do CONFIGS+=("pipepingpong procs=$procs n=$PIPE"); done
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -116,6 +117,7 @@ fiber_args() {
     spawn*) echo "$1 launch=dispatch" ;;
     "pingpong procs=2"*) echo "$1 mode=ws suspend=0" ;;
     parked*) echo "$1 stack=pooled16" ;;
+    pipepingpong*) ;;  # not a peer workload
     *) echo "$1" ;;
   esac
 }

@@ -1,11 +1,13 @@
 // goro_bench: the peer-baseline workloads (shared/peers/WORKLOADS.md) on goro.
 //
-//   goro_bench <skynet|spawn|pingpong|buffered|select|parked> [key=value ...]
+//   goro_bench <skynet|spawn|pingpong|buffered|select|parked|pipepingpong> [key=value ...]
 //     procs=N     worker threads (goro::Config::workers), default 2
 //     n=N         iteration count (per workload default as in WORKLOADS.md)
 //     skynet:     chan=unbuf|buf (buf = capacity 16), size=1000000 (leaves; a power of 10)
 //     buffered:   p=producers c=consumers cap=capacity (default 1, 1, 128)
 //     select:     cap=capacity of both channels (default 0 = unbuffered)
+//     pipepingpong: two tasks pass a counter through two non-blocking pipes, each waiting
+//                 in goro::io (the poller); ns_per_op is one round trip
 //     stack=B     goro::Config::stack_size in bytes (default 0 = goro's default)
 //
 // Prints one line of space-separated key=value pairs, in the format of the Go and
@@ -17,6 +19,9 @@
 // and teardown are excluded. After the clock stops, the measuring task waits (untimed)
 // for the workload's tasks to finish, so that goro::run's exit leak check sees none.
 #include <goro/goro.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -194,6 +199,50 @@ void run_pingpong() {
               ms * 1e6 / static_cast<double>(n));
 }
 
+// ---------------------------------------------------------------- 3b. pipepingpong
+// Reads exactly one i64 from the non-blocking fd, parking in the poller while it is empty.
+i64 pipe_read(int fd) {
+  i64 v = 0;
+  for (;;) {
+    const ssize_t got = ::read(fd, &v, sizeof v);
+    if (got == static_cast<ssize_t>(sizeof v)) return v;
+    if (got >= 0 || errno != EAGAIN) fail("pipepingpong: read failed");
+    goro::io::wait_readable(fd);
+  }
+}
+
+void pipe_write(int fd, i64 v) {
+  if (::write(fd, &v, sizeof v) != static_cast<ssize_t>(sizeof v)) fail("pipepingpong: write failed");
+}
+
+void run_pipepingpong() {
+  const long n = arg_long("n", 200000);
+  int there[2], back[2];
+  if (::pipe2(there, O_NONBLOCK | O_CLOEXEC) != 0 || ::pipe2(back, O_NONBLOCK | O_CLOEXEC) != 0)
+    fail("pipepingpong: pipe2 failed");
+  goro::WaitGroup joined;
+  joined.add(1);
+  const auto t0 = clk::now();
+  goro::go_spawn([=, &joined] {
+    goro::io::Registration reg(there[0]);
+    for (long i = 0; i < n; ++i) pipe_write(back[1], pipe_read(there[0]));
+    joined.done();
+  });
+  {
+    goro::io::Registration reg(back[0]);
+    for (i64 i = 0; i < n; ++i) {
+      pipe_write(there[1], i);
+      if (pipe_read(back[0]) != i) fail("pipepingpong mismatch at " + std::to_string(i));
+    }
+  }
+  const double ms = ms_since(t0);
+  joined.wait();
+  settle("pipepingpong");
+  for (int fd : {there[0], there[1], back[0], back[1]}) ::close(fd);
+  std::printf("impl=goro workload=pipepingpong procs=%u n=%ld wall_ms=%.2f ns_per_op=%.1f\n", g_procs, n, ms,
+              ms * 1e6 / static_cast<double>(n));
+}
+
 // ---------------------------------------------------------------- 4. buffered
 void run_buffered() {
   const long n = arg_long("n", 10000000);
@@ -317,7 +366,7 @@ void run_parked(std::size_t stack_size) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: goro_bench <skynet|spawn|pingpong|buffered|select|parked> [key=value ...]\n");
+    std::fprintf(stderr, "usage: goro_bench <skynet|spawn|pingpong|buffered|select|parked|pipepingpong> [key=value ...]\n");
     return 2;
   }
   const std::string workload = argv[1];
@@ -344,6 +393,8 @@ int main(int argc, char** argv) {
     body = run_spawn;
   } else if (workload == "pingpong") {
     body = run_pingpong;
+  } else if (workload == "pipepingpong") {
+    body = run_pipepingpong;
   } else if (workload == "buffered") {
     body = run_buffered;
   } else if (workload == "select") {

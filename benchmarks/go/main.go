@@ -1,7 +1,7 @@
 // gobench: goro's Go reference for the workloads of shared/peers/WORKLOADS.md, the
 // same workloads that benchmarks/workloads.cpp (goro_bench) runs on goro.
 //
-//	gobench <skynet|spawn|pingpong|buffered|select|parked> [key=value ...]
+//	gobench <skynet|spawn|pingpong|buffered|select|parked|pipepingpong> [key=value ...]
 //	  procs=N     GOMAXPROCS (default 2)
 //	  n=N         iteration count (defaults as in WORKLOADS.md)
 //	  skynet:     chan=unbuf|buf (buf = capacity 16), size=1000000 (leaves, a power of 10)
@@ -16,7 +16,9 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -190,6 +192,44 @@ func benchPingpong(procs int, p params) {
 	emit("pingpong", "procs", procs, "n", n, "wall_ms", f2(ms(el)), "ns_per_op", f1(perOp(el, n)))
 }
 
+// ----------------------------------------------------------------------------- pipepingpong
+
+// Two goroutines pass a counter through two os.Pipe pipes (the runtime's netpoller parks
+// each reader); ns_per_op is one round trip.
+func benchPipePingpong(procs int, p params) {
+	n := p.int("n", 200000)
+	thereR, thereW, err := os.Pipe()
+	check(err == nil, "pipe: %v", err)
+	backR, backW, err := os.Pipe()
+	check(err == nil, "pipe: %v", err)
+	done := make(chan struct{})
+
+	t0 := time.Now()
+	go func() {
+		var buf [8]byte
+		for k := 0; k < n; k++ {
+			_, err := io.ReadFull(thereR, buf[:])
+			check(err == nil, "read: %v", err)
+			_, err = backW.Write(buf[:])
+			check(err == nil, "write: %v", err)
+		}
+		close(done)
+	}()
+	var buf [8]byte
+	for i := int64(0); i < int64(n); i++ {
+		binary.LittleEndian.PutUint64(buf[:], uint64(i))
+		_, err := thereW.Write(buf[:])
+		check(err == nil, "write: %v", err)
+		_, err = io.ReadFull(backR, buf[:])
+		check(err == nil, "read: %v", err)
+		check(int64(binary.LittleEndian.Uint64(buf[:])) == i, "pipepingpong got %d want %d", binary.LittleEndian.Uint64(buf[:]), i)
+	}
+	el := time.Since(t0)
+	<-done
+
+	emit("pipepingpong", "procs", procs, "n", n, "wall_ms", f2(ms(el)), "ns_per_op", f1(perOp(el, n)))
+}
+
 // ----------------------------------------------------------------------------- buffered
 
 func benchBuffered(procs int, p params) {
@@ -312,17 +352,18 @@ func benchParked(procs int, p params) {
 // ----------------------------------------------------------------------------- main
 
 var workloads = map[string]func(procs int, p params){
-	"skynet":   benchSkynet,
-	"spawn":    benchSpawn,
-	"pingpong": benchPingpong,
-	"buffered": benchBuffered,
-	"select":   benchSelect,
-	"parked":   benchParked,
+	"skynet":       benchSkynet,
+	"spawn":        benchSpawn,
+	"pingpong":     benchPingpong,
+	"pipepingpong": benchPipePingpong,
+	"buffered":     benchBuffered,
+	"select":       benchSelect,
+	"parked":       benchParked,
 }
 
 func main() {
 	if len(os.Args) < 2 {
-		die(2, "usage: gobench <skynet|spawn|pingpong|buffered|select|parked> [key=value ...]")
+		die(2, "usage: gobench <skynet|spawn|pingpong|buffered|select|parked|pipepingpong> [key=value ...]")
 	}
 	bench, ok := workloads[os.Args[1]]
 	if !ok {

@@ -9,7 +9,11 @@
 #include "goro/detail/timer.hpp"
 
 #include <cxxabi.h>
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <errno.h>  // program_invocation_name
 #include <unistd.h>
 
@@ -18,11 +22,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
 
+#include "../../runtime/src/netpoll.hpp"
 #include "../../runtime/src/registry.hpp"
 #include "../../runtime/src/wait_record.hpp"
 #include "text.hpp"
@@ -53,6 +59,45 @@ struct RawStacks {
   std::vector<void*> pcs;
 };
 
+// A socket address as Go prints it: "127.0.0.1:8080", "[::1]:80", "unix:/path"; empty
+// when the fd is not a socket (or the call fails: the fd may be closed by now).
+std::string socket_address(int fd, bool peer) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  auto* sa = reinterpret_cast<sockaddr*>(&addr);
+  if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) return {};
+  char host[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  if (addr.ss_family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&addr);
+    const std::size_t path_len = len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+    if (path_len == 0) return "unix:";
+    if (un->sun_path[0] == '\0') return "unix:@" + std::string(un->sun_path + 1, path_len - 1);
+    return "unix:" + std::string(un->sun_path, strnlen(un->sun_path, path_len));
+  }
+  return {};
+}
+
+// "read fd 7 127.0.0.1:8080 <- 127.0.0.1:40312": the fd's direction and addresses.
+std::string describe_io_wait(const detail::IoWaitObject& io) {
+  const bool reading = io.dir == detail::PollDir::read;
+  std::string text = (reading ? "read fd " : "write fd ") + std::to_string(io.fd);
+  const std::string local = socket_address(io.fd, false);
+  const std::string remote = socket_address(io.fd, true);
+  if (!local.empty()) text += " " + local;
+  if (!remote.empty()) text += (reading ? " <- " : " -> ") + remote;
+  return text;
+}
+
 TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t index,
                      std::vector<RetainedChannel>& channels, RawStacks& stacks) {
   TaskInfo info;
@@ -61,6 +106,7 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
   info.spawn_site = t.spawn_site;
   info.parent = t.parent;
   info.origin = t.origin;
+  std::optional<detail::IoWaitObject> io;
   const detail::WaitRecordCopy record = detail::read_wait_record(t, [&](const detail::WaitRecordCopy& r) {
     // Pinned: the channels, the select's waiters and the pcs are alive (wait_record.hpp).
     auto retain = [&](const void* chan, bool sending) {
@@ -69,7 +115,9 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
       channels.push_back({index, c, sending});
     };
     const detail::WaitSite& site = r.site;
-    if (site.reason == WaitReason::chan_send || site.reason == WaitReason::chan_recv) {
+    if (site.reason == WaitReason::io_wait && site.object) {
+      io = *static_cast<const detail::IoWaitObject*>(site.object);
+    } else if (site.reason == WaitReason::chan_send || site.reason == WaitReason::chan_recv) {
       if (site.object) retain(site.object, site.reason == WaitReason::chan_send);
     } else if (site.reason == WaitReason::select) {
       for (std::uint32_t i = 0; i < site.waiter_count; ++i)
@@ -85,6 +133,7 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
   if (info.reason == WaitReason::none) return info;
   info.wait_site = record.site.where;
   info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - record.since_ns));
+  if (io) info.wait_detail = describe_io_wait(*io);  // syscalls: after unpinning the task
   return info;
 }
 
@@ -295,6 +344,8 @@ void print_goro_group(std::ostream& text, const std::vector<const TaskInfo*>& me
   if (blocked) {
     text << "    at " << site_string(oldest.wait_site) << " in " << oldest.wait_site.function_name()
          << "\n";
+    if (!oldest.wait_detail.empty())
+      text << "    " << oldest.wait_detail << (members.size() > 1 ? " (the oldest)" : "") << "\n";
     // Captured stack (capture_stacks), the oldest member's.
     for (const auto& frame : oldest.stack) text << "        " << frame << "\n";
   }

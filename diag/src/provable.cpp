@@ -3,7 +3,8 @@
 // Definition. A task parked on a channel operation or a select (diag::is_channel_wait) is
 // leaked when no code that can still run can reach any channel it waits on. Every other
 // task (running, runnable, in sleep, on a WaitGroup or Mutex, ...) is never called leaked,
-// and all of its memory counts as a root.
+// and all of its memory counts as a root. That includes tasks in IO wait and in syscall
+// (goro::blocking): the OS or a pool thread can wake them, so what they hold may still run.
 //
 // Ingredients.
 // - Handles are recognisable (goro/detail/channel_state.hpp): a live handle at address A

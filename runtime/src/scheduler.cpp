@@ -52,6 +52,8 @@ constexpr std::int64_t kRunnextStealDelayNs = 3000;
 // lock contention for tasks that talk to each other. (Measured, buffered 4p/4c at
 // procs=2: 60 us gives 22 ns per item, 120 us 17, stealing at once 66.)
 constexpr std::int64_t kDrainNs = 100'000;
+// How long run()'s end waits for goro::blocking calls still running before reporting them.
+constexpr std::chrono::seconds kBlockingShutdownWait{2};
 
 std::size_t default_stack_size() {
 #if defined(GORO_ASAN) || defined(GORO_TSAN)
@@ -333,7 +335,8 @@ Runtime::Runtime(const Config& cfg, bool is_default)
       id_(g_next_runtime_id.fetch_add(1)),
       is_default_(is_default),
       leak_policy_(*cfg_.leak_policy),
-      pool_(&StackPool::for_size(resolve_stack_size(cfg.stack_size))) {
+      pool_(&StackPool::for_size(resolve_stack_size(cfg.stack_size))),
+      blocking_pool_(new BlockingPool(cfg.blocking_threads)) {
   check_deadlock_config(cfg);
   cfg_.stack_size = pool_->usable_size();
   if (cfg_.max_tasks == 0) cfg_.max_tasks = env_size("GORO_MAX_TASKS", false);
@@ -358,6 +361,7 @@ Runtime::~Runtime() {
     g_runtimes->erase(std::find(g_runtimes->begin(), g_runtimes->end(), this));
     add_stats(&g_retired_stats);
   }
+  if (blocking_pool_->shutdown(kBlockingShutdownWait)) delete blocking_pool_;
   // Timers still pending (possible only when shut down without unwinding).
   for (const TimerHeap::Callback& drop : timers_.take_all()) drop.run();
 }
@@ -689,6 +693,7 @@ void Runtime::wake_one_idle() noexcept {
   }
   w->wake_word.store(1, std::memory_order_release);
   futex_wake(&w->wake_word, 1);
+  netpoll_.interrupt(w);
 }
 
 void Runtime::wake_all_idle() noexcept {
@@ -701,6 +706,7 @@ void Runtime::wake_all_idle() noexcept {
   for (Worker* w : woken) {
     w->wake_word.store(1, std::memory_order_release);
     futex_wake(&w->wake_word, 1);
+    netpoll_.interrupt(w);
   }
 }
 
@@ -798,6 +804,10 @@ bool Runtime::run_due_timers(Worker* w) {
   const std::size_t count = timers_.pop_due(now, due, 32);
   for (std::size_t i = 0; i < count; ++i) due[i].run();
   return count > 0;
+}
+
+void Runtime::ready_polled(PollBatch& batch) noexcept {
+  for (int i = 0; i < batch.count; ++i) ready(batch.tasks[i]);
 }
 
 GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
@@ -899,7 +909,21 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
     if (next_timer_ns() != INT64_MAX) run_due_timers(w);
+    // Tasks in IO wait while this runtime is busy: a non-blocking poll now and then.
+    if (netpoll_.has_waiters()) [[unlikely]] {
+      PollBatch batch;
+      netpoll_.poll_if_due(w->tick, batch);
+      ready_polled(batch);
+    }
     if (TaskRecord* t = try_get_work(w)) return t;
+    // Out of work with tasks in IO wait: a non-blocking poll before spinning or sleeping
+    // (Go's findRunnable), so an fd that is ready already costs no idle round trip.
+    if (netpoll_.has_waiters()) [[unlikely]] {
+      PollBatch batch;
+      netpoll_.poll_now(batch);
+      ready_polled(batch);
+      if (batch.count > 0) continue;
+    }
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
     // thread costs ~20 us on this kind of machine. At most half the busy workers spin.
@@ -913,6 +937,12 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
         if (stopping_.load(std::memory_order_acquire)) break;
         run_due_timers(w);
         found = try_get_work(w);
+        if (found == nullptr && netpoll_.has_waiters()) {
+          PollBatch batch;
+          netpoll_.poll_now(batch);
+          ready_polled(batch);
+          if (batch.count > 0) found = try_get_work(w);
+        }
         if (found == nullptr) found = steal(w);
         if (found == nullptr)
           for (int i = 0; i < 50; ++i) cpu_relax();
@@ -956,7 +986,15 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     wait_clock_worker_idle();
     for (;;) {
       std::int64_t deadline = next_timer_ns();
-      if (deadline == INT64_MAX) {
+      PollBatch batch;
+      // Tasks in IO wait: one idle worker sleeps in epoll_wait instead of its futex.
+      if (netpoll_.has_waiters() && netpoll_.block(w, deadline, &w->wake_word, batch)) {
+        if (batch.count > 0) {
+          leave_idle();
+          ready_polled(batch);
+          break;
+        }
+      } else if (deadline == INT64_MAX) {
         futex_wait(&w->wake_word, 0);
       } else {
         std::int64_t wait = deadline - now_ns();
@@ -1412,6 +1450,7 @@ int Runtime::finish_run(TaskRecord* main_task) {
   std::size_t leftovers = report_leftovers();
   stop_workers();
   unwind_all_tasks();
+  (void)blocking_pool_->shutdown(kBlockingShutdownWait);  // joins its threads
   return (leak_policy_ == LeakPolicy::fail && leftovers > 0) ? 1 : 0;
 }
 

@@ -46,7 +46,9 @@
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/origin.hpp"
 #include "goro/detail/timer.hpp"
+#include "blocking_pool.hpp"
 #include "goro/runtime.hpp"
+#include "netpoll.hpp"
 #include "profiling_hooks.hpp"
 #include "registry.hpp"
 #include "task.hpp"
@@ -178,6 +180,8 @@ class Runtime {
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
   // Stops and joins the workers (run(), when its main task cannot be spawned).
   void stop_workers();
+  Netpoll& netpoll() noexcept { return netpoll_; }
+  BlockingPool& blocking_pool() noexcept { return *blocking_pool_; }
 
   // The main task signals this when it returns (run()).
   std::atomic<std::uint32_t> main_done{0};
@@ -197,6 +201,7 @@ class Runtime {
   void wake_all_idle() noexcept;
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
+  void ready_polled(PollBatch& batch) noexcept;
   void execute(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
@@ -233,6 +238,10 @@ class Runtime {
   std::vector<Worker*> idle_workers_;
 
   TimerHeap timers_;
+
+  // goro::blocking's threads; leaked (never deleted) if a call outlives the runtime.
+  BlockingPool* blocking_pool_;
+  Netpoll netpoll_;  // fd readiness (netpoll.hpp): busy workers poll it, one idle worker sleeps in it
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> unwinding_{false};

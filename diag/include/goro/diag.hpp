@@ -51,6 +51,10 @@ struct TaskInfo {
   // leaked_tasks(), dump_blocked() and find_leaks().
   bool leaked = false;
   std::vector<ChannelInfo> channels;     // extension: what a channel wait waits on
+  // Extension: what an IO wait waits on: the direction, the fd and, for a socket, both
+  // addresses ("read fd 7 127.0.0.1:8080 <- 127.0.0.1:40312", "write fd 9 -> [::1]:80"
+  // style, the peer after the arrow); empty for other waits.
+  std::string wait_detail;
   std::uint64_t origin = 0;              // extension: see goro/detail/origin.hpp
   // Extension: the blocked task's call stack, innermost first, from the user's frame
   // (goro's park and channel frames are left out) down to the fiber's entry; only with

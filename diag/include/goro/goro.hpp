@@ -10,12 +10,14 @@
 //   }
 #pragma once
 
+#include "goro/blocking.hpp"
 #include "goro/channel.hpp"
 #include "goro/condition_variable.hpp"
 #include "goro/context.hpp"
 #include "goro/diag.hpp"
 #include "goro/errgroup.hpp"
 #include "goro/future.hpp"
+#include "goro/io.hpp"
 #include "goro/metrics.hpp"
 #include "goro/mutex.hpp"
 #include "goro/once.hpp"
@@ -24,6 +26,7 @@
 #include "goro/rwmutex.hpp"
 #include "goro/select.hpp"
 #include "goro/semaphore.hpp"
+#include "goro/signal.hpp"
 #include "goro/status_page.hpp"
 #include "goro/time.hpp"
 #include "goro/trend.hpp"

@@ -89,6 +89,9 @@ struct Config {
   // zero turns detection off.
   std::optional<DeadlockPolicy> deadlock_policy{};
   std::optional<std::chrono::milliseconds> deadlock_grace{};
+  // The most threads goro::blocking may run calls on at once (goro/blocking.hpp). 0:
+  // $GORO_BLOCKING_THREADS if set (a whole number from 1 to 10000), else 64.
+  unsigned blocking_threads = 0;
 };
 
 struct SpawnOptions {

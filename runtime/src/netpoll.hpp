@@ -1,0 +1,141 @@
+// runtime/src/netpoll.hpp — the poller: tasks park on fd readiness, not their threads
+// (Go's runtime/netpoll.go and netpoll_epoll.go).
+//
+//   // a task (goro::io::wait_readable):        // the scheduler (scheduler.cpp):
+//   netpoll.wait(fd, PollDir::read, deadline);  if (netpoll.has_waiters()) poll_if_due();
+//                                               // idle: netpoll.block(w, timer deadline, ...)
+//
+// One Netpoll per runtime: an epoll instance, an eventfd that breaks a blocked
+// epoll_wait, and one PollDesc per fd number (created on first use, never freed before
+// the Netpoll). Each fd is in the epoll set once, edge-triggered for both directions.
+//
+// Invariants (PollDesc::rg / wg, one slot per direction, as Go's pollDesc):
+// - A slot holds kIdle (0), kReady (an edge arrived that no waiter consumed yet), kWait
+//   (a waiter is about to park) or the parked TaskRecord*. Only one task waits per
+//   direction at a time; a second one is a usage error (std::logic_error).
+// - Transitions: the waiter takes kReady -> kIdle (ready at once) or kIdle -> kWait,
+//   then, once its fiber is switched out (park's release step), kWait -> task. If that
+//   commit fails the slot was unblocked meanwhile and the waiter readies itself. An
+//   unblocker (an epoll edge, the deadline timer, close) CASes the slot to kReady (I/O)
+//   or kIdle (timer, close) and readies the task it took out, if any: exactly one party
+//   takes a task pointer out of a slot, so a task is readied exactly once.
+// - On resuming, the waiter exchanges the slot to kIdle: kReady means ready; anything
+//   else means its deadline passed or the fd was closed (close_seq moved). An edge is
+//   never lost: it is either consumed by a waiter or left as kReady for the next wait.
+// - The deadline timer lives on the waiter's stack; the waiter does not return before
+//   the timer is provably done with it (cancelled, or fire/drop finished).
+// - Only the blocker reads the eventfd (level-triggered): an interrupt stays pending
+//   until the worker it was meant for sees it, whoever else polls meanwhile.
+// - closed is set (seq_cst) before close unblocks the slots, and a waiter re-reads it
+//   (seq_cst) after its kIdle -> kWait CAS: so either close sees kWait/the task and
+//   unblocks it, or the waiter sees closed and does not park.
+//
+// Lock discipline: PollDesc::lock guards registrations and in_epoll (the epoll_ctl
+// calls for the fd); table_lock_ guards creating chunks of the descriptor table. The
+// slots, closed and close_seq are atomics, touched without locks. No lock is held while
+// parking or readying a task.
+//
+// The scheduler's seam: has_waiters() (one relaxed load), poll_if_due() from busy
+// workers, block() for the one idle worker that sleeps in epoll_wait until the next
+// timer, interrupt() after a worker's wake word is set.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <source_location>
+
+#include "goro/detail/futex_lock.hpp"
+
+namespace goro::detail {
+
+struct TaskRecord;
+struct Worker;
+class Runtime;
+
+enum class PollDir : std::uint8_t { read, write };
+
+// What an IO wait's WaitSite::object points to (on the waiter's stack), for diag.
+struct IoWaitObject {
+  int fd;
+  PollDir dir;
+};
+
+struct PollDesc {
+  static constexpr std::uintptr_t kIdle = 0, kReady = 1, kWait = 2;
+  std::atomic<std::uintptr_t> rg{kIdle};
+  std::atomic<std::uintptr_t> wg{kIdle};
+  std::atomic<bool> closed{false};           // close() ran; reset by a fresh registration
+  std::atomic<std::uint32_t> close_seq{0};   // bumped by every close or deregistration
+  FutexLock lock;                            // guards registrations, in_epoll
+  std::atomic<int> registrations{0};         // live goro::io::Registration objects (written under lock)
+  bool in_epoll = false;
+  int fd = -1;
+};
+
+// Up to this many tasks readied by one poll.
+struct PollBatch {
+  static constexpr int kEvents = 128;
+  TaskRecord* tasks[2 * kEvents];
+  int count = 0;
+};
+
+class Netpoll {
+ public:
+  Netpoll() = default;
+  ~Netpoll();
+  Netpoll(const Netpoll&) = delete;
+  Netpoll& operator=(const Netpoll&) = delete;
+
+  // --- the scheduler's seam
+  bool has_waiters() const noexcept { return waiters_.load(std::memory_order_relaxed) != 0; }
+  // Busy worker: a non-blocking poll when nobody blocks in epoll_wait and the last poll
+  // is over kPollIntervalNs old; `tick` is the worker's schedule counter.
+  void poll_if_due(std::uint32_t tick, PollBatch& out) noexcept;
+  // A worker out of work (Go's findRunnable before stealing or sleeping): a non-blocking
+  // poll, even while an idle worker is inside epoll_wait (it would need a wake-up to run
+  // what it finds; this worker runs it at once).
+  void poll_now(PollBatch& out) noexcept;
+  // Idle worker: sleeps in epoll_wait until deadline_ns (kNeverNs: no timeout), an fd
+  // edge, or interrupt(); false at once when another worker is the blocker. Skips the
+  // sleep when *wake_word is already set. Readied tasks are left in `out`.
+  bool block(Worker* w, std::int64_t deadline_ns, std::atomic<std::uint32_t>* wake_word,
+             PollBatch& out) noexcept;
+  // After setting w's wake word: breaks w out of epoll_wait if it is the blocker.
+  void interrupt(Worker* w) noexcept;
+
+  // --- goro::io
+  bool wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where);
+  void add_registration(int fd);
+  void drop_registration(int fd) noexcept;
+  // Wakes every waiter of fd with goro::io::Closed; later waits throw it too, until the
+  // fd is registered afresh. Does not close the fd.
+  void evict(int fd) noexcept;
+
+  // A busy runtime polls at most this often: ~0.5 us of epoll_wait per millisecond.
+  static constexpr std::int64_t kPollIntervalNs = 1'000'000;
+
+ private:
+  static constexpr int kChunkBits = 10;
+  static constexpr int kChunks = 4096;  // fds below 4 Mi
+
+  void init();                         // creates epoll + eventfd on first use
+  PollDesc& desc(int fd);
+  void epoll_add(PollDesc& pd, bool lazy, const std::source_location& where, PollDir dir);
+  void unblock_all(PollDesc& pd) noexcept;
+  int poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept;  // < 0: no timeout
+
+  std::atomic<bool> initialized_{false};
+  FutexLock table_lock_;  // guards chunk creation and init()
+  int epfd_ = -1;
+  int eventfd_ = -1;
+  std::atomic<PollDesc*> chunks_[kChunks]{};
+  std::atomic<std::int64_t> waiters_{0};       // tasks parked (or parking) on an fd
+  std::atomic<Worker*> blocker_{nullptr};      // the worker inside epoll_wait, if any
+  std::atomic<std::int64_t> last_poll_ns_{0};
+};
+
+// The calling task's runtime's poller, or nullptr on a plain thread.
+Netpoll* current_netpoll() noexcept;
+
+}  // namespace goro::detail

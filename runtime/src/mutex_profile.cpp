@@ -39,10 +39,6 @@ void report_mutex_contention(const char* operation, const std::source_location& 
   sink(event);
 }
 
-std::int64_t mutex_wait_start_ns() noexcept {
-  return mutex_profile_rate() > 0 ? now_ns() : 0;
-}
-
 void report_mutex_wait(const char* operation, const std::source_location& site,
                        std::int64_t wait_start_ns) noexcept {
   if (wait_start_ns == 0) return;

@@ -57,7 +57,10 @@ void report_mutex_contention(const char* operation, const std::source_location& 
 // For primitives charged at the waiting call (RWMutex): now_ns() while the profile is
 // on, else 0 — the start of a wait to be timed; then, once the wait ended, report the
 // wait begun at `wait_start_ns` (nothing when it is 0 or the profile went off).
-std::int64_t mutex_wait_start_ns() noexcept;
+std::int64_t now_ns() noexcept;  // task.hpp
+inline std::int64_t mutex_wait_start_ns() noexcept {
+  return mutex_profile_rate() > 0 ? now_ns() : 0;
+}
 void report_mutex_wait(const char* operation, const std::source_location& site,
                        std::int64_t wait_start_ns) noexcept;
 

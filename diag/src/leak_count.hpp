@@ -1,7 +1,7 @@
 // diag/src/leak_count.hpp — how many tasks are provably leaked, for readers that poll
 // (the /metrics scrape, the trend sampler), with the analysis's cost bounded.
 //
-//   const LeakCount c = bounded_leak_count(/*any_waiting=*/waiting > 0);
+//   const LeakCount c = bounded_leak_count(/*any_waiting=*/channel_waits > 0);
 //   out << "goro_tasks_leaked " << c.leaked << "\n";
 //
 // The provable-leak analysis (diag::leaked_tasks()) walks every parked task's stack: a
@@ -26,8 +26,9 @@ struct LeakCount {
   std::chrono::steady_clock::time_point computed_at;  // when its analysis began
 };
 
-// `any_waiting`: false when the caller saw no task waiting (then none is leaked, and
-// no analysis runs).
+// `any_waiting`: false when the caller saw no task waiting in a channel operation or
+// select, the only waits the analysis can prove leaked (then none is, and no analysis
+// runs).
 LeakCount bounded_leak_count(bool any_waiting);
 
 // The next bounded_leak_count() that sees a waiting task runs the analysis.

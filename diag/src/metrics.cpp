@@ -160,7 +160,7 @@ void write_metrics(std::ostream& out) {
   const std::vector<WaitReason> reasons = blocking_reasons();
   std::vector<std::size_t> blocked(256, 0);
   std::vector<std::int64_t> oldest_since(256, INT64_MAX);
-  std::size_t live = 0, running = 0, runnable = 0, waiting = 0, with_reason = 0;
+  std::size_t live = 0, running = 0, runnable = 0, waiting = 0, channel_waits = 0;
   std::int64_t now = 0;
   {
     const detail::WaitRecordReaders reading;
@@ -175,12 +175,12 @@ void write_metrics(std::ostream& out) {
       const detail::WaitRecordCopy record = detail::read_wait_record(t, [](const auto&) {});
       const auto r = static_cast<unsigned>(record.site.reason);
       if (record.site.reason == WaitReason::none) return;
-      ++with_reason;
+      if (is_channel_wait(record.site.reason)) ++channel_waits;  // only these can leak
       ++blocked[r];
       oldest_since[r] = std::min(oldest_since[r], record.since_ns);
     });
   }
-  const internal::LeakCount leaked = internal::bounded_leak_count(with_reason > 0);
+  const internal::LeakCount leaked = internal::bounded_leak_count(channel_waits > 0);
   const auto leaked_age = std::chrono::steady_clock::now() - leaked.computed_at;
   const detail::RuntimeStats stats = detail::runtime_stats();
 

@@ -45,11 +45,12 @@ void RWMutex::Semaphore::release(std::uint32_t n) {
 
 // ------------------------------------------------------------------------ WriterGate
 
-void RWMutex::WriterGate::lock(const detail::WaitSite& site) {
+void RWMutex::WriterGate::lock(const detail::WaitSite& site, std::int64_t* wait_start) {
   std::uint32_t state = 0;
   if (state_.compare_exchange_strong(state, kLocked, std::memory_order_acquire,
                                      std::memory_order_relaxed))
     return;
+  *wait_start = detail::mutex_wait_start_ns();
   bool woken = false;
   for (;;) {
     state = state_.load(std::memory_order_relaxed);
@@ -139,10 +140,7 @@ void RWMutex::unlock_shared_slow(std::int32_t readers_after) {
 void RWMutex::lock(std::source_location where) {
   const detail::WaitSite site{diag::WaitReason::rwmutex_lock, where, this};
   std::int64_t wait_start = 0;  // mutex profile: when this call first had to wait
-  if (!writer_gate_.try_lock()) {
-    wait_start = detail::mutex_wait_start_ns();
-    writer_gate_.lock(site);  // behind other writers
-  }
+  writer_gate_.lock(site, &wait_start);  // behind other writers
   // Announce the writer: new readers now wait. `readers` still hold the read lock.
   const std::int32_t readers = reader_count_.fetch_sub(kMaxReaders);
   if (readers != 0 && reader_wait_.fetch_add(readers) + readers != 0) {

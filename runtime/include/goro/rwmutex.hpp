@@ -86,7 +86,8 @@ class RWMutex {
   // Serializes writers (Go's rw.w); see the invariants above.
   class WriterGate {
    public:
-    void lock(const detail::WaitSite& site);
+    // *wait_start: set (mutex profile) when the gate is taken, so the caller must wait.
+    void lock(const detail::WaitSite& site, std::int64_t* wait_start);
     bool try_lock() noexcept;
     void unlock() noexcept;
 

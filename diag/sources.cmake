@@ -6,6 +6,7 @@ target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
 # Prometheus metrics (goro/metrics.hpp).
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/leak_count.cpp)
 # pprof profiles (goro/profile.hpp): gzip through zlib.
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
 target_link_libraries(goro PRIVATE ZLIB::ZLIB)
@@ -14,4 +15,7 @@ target_link_libraries(goro PRIVATE ZLIB::ZLIB)
 if(goro_is_top)
   add_executable(goro_dump_bench EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/bench/dump_bench.cpp)
   target_link_libraries(goro_dump_bench PRIVATE goro)
+  # One /metrics scrape with 100,000 parked tasks: goro_metrics_bench [N]
+  add_executable(goro_metrics_bench EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/bench/metrics_bench.cpp)
+  target_link_libraries(goro_metrics_bench PRIVATE goro)
 endif()

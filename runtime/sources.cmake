@@ -4,6 +4,7 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/deadlock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/env.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/mutex_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/netpoll.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/once.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/park.cpp
@@ -15,5 +16,6 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/sync.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/timer_heap.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/thread_registry.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/wait_clock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/wait_record.cpp)

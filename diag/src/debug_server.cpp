@@ -49,6 +49,7 @@
 #include <thread>
 
 #include "../../runtime/src/log.hpp"
+#include "../../runtime/src/thread_registry.hpp"
 #include "goro/detail/report.hpp"
 #include "goro/diag.hpp"
 #include "goro/metrics.hpp"
@@ -373,6 +374,7 @@ Response serve_profile(const std::string& name, const Request& req) {
 std::string index_html() {
   const std::size_t live = tasks().size(), leaked = leaked_tasks().size();
   const std::int64_t rate = block_profile_rate();
+  const int mutex_rate = set_mutex_profile_fraction(-1);  // a negative rate only reads
   std::ostringstream html;
   html << "<html>\n<head>\n<title>/debug/pprof/</title>\n</head>\n<body>\n/debug/pprof/<br>\n"
           "<p>Set debug=1 as a query parameter to export in legacy text format</p>\n"
@@ -381,6 +383,9 @@ std::string index_html() {
        << "<tr><td>" << (rate == 0 ? "off" : "rate " + std::to_string(rate) + "ns")
        << "</td><td><a href='block?debug=1'>block</a></td></tr>\n"
        << "<tr><td>" << leaked << "</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n"
+       << "<tr><td>" << (mutex_rate == 0 ? "off" : "1/" + std::to_string(mutex_rate))
+       << "</td><td><a href='mutex?debug=1'>mutex</a></td></tr>\n"
+       << "<tr><td></td><td><a href='threadcreate?debug=1'>threadcreate</a></td></tr>\n"
        << "</table>\n<a href='goroutine?debug=2'>full goroutine stack dump</a><br>\n"
           "<a href='/metrics'>Prometheus metrics</a>\n<br>\n<p>\nProfile Descriptions:\n<ul>\n"
           "<li><div class=profile-name>goroutine: </div> Stack traces of all current tasks: "
@@ -388,7 +393,11 @@ std::string index_html() {
           "<li><div class=profile-name>block: </div> Stack traces that led to blocking on "
           "channels, select and sync (goro::diag::set_block_profile_rate)</li>\n"
           "<li><div class=profile-name>goroutineleak: </div> Tasks that provably can never "
-          "wake up</li>\n</ul>\n</p>\n</body>\n</html>\n";
+          "wake up</li>\n"
+          "<li><div class=profile-name>mutex: </div> Stack traces of holders of contended "
+          "mutexes (goro::diag::set_mutex_profile_fraction)</li>\n"
+          "<li><div class=profile-name>threadcreate: </div> The threads goro started, with "
+          "where they were created</li>\n</ul>\n</p>\n</body>\n</html>\n";
   return html.str();
 }
 
@@ -664,7 +673,7 @@ void accept_loop(State& s) {
     std::lock_guard lock(s.mu);
     State::Connection& c = s.connections.emplace_back();
     try {
-      c.thread = std::thread([&s, &c, fd] {
+      c.thread = std::thread([&s, &c, fd, note = detail::note_thread_created("goro debug server connection")] {
         try {
           serve_connection(s, fd);
         } catch (...) {  // out of memory for a response: drop this connection only
@@ -790,7 +799,8 @@ DebugServer serve(std::string_view address, const ServeOptions& opts) {
   if (state->wake_fd < 0)
     throw std::runtime_error(std::string("goro::diag::serve: eventfd: ") + std::strerror(errno));
   State* raw = state.get();
-  state->acceptor = std::thread([raw] { accept_loop(*raw); });
+  state->acceptor = std::thread(
+      [raw, note = detail::note_thread_created("goro debug server")] { accept_loop(*raw); });
   return DebugServer(std::move(state));
 }
 

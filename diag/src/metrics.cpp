@@ -3,11 +3,22 @@
 // Written by hand: the format is a few lines of text per family, and prometheus-cpp is
 // not packaged in Debian 12. Counts come from one walk of the task registry that reads
 // only each record's state and wait record (under the wait-record protocol of
-// runtime/src/wait_record.hpp), so a scrape never stops the scheduler.
+// runtime/src/wait_record.hpp), so a scrape never stops the scheduler. The provably
+// leaked count is the costly part: it comes from bounded_leak_count (leak_count.hpp),
+// which reruns the analysis only once 20 times its last duration has passed. The
+// process_* families are the Prometheus client libraries' standard process metrics,
+// read as they read them: /proc/self/stat, /proc/self/fd, getrlimit.
 #include "goro/metrics.hpp"
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +26,7 @@
 #include "../../runtime/src/registry.hpp"
 #include "../../runtime/src/wait_record.hpp"
 #include "goro/diag.hpp"
+#include "leak_count.hpp"
 
 namespace goro::diag {
 
@@ -56,13 +68,99 @@ std::string seconds(std::int64_t ns) {
   return buf;
 }
 
+// The fields of /proc/self/stat that the process metrics use (proc(5) numbering).
+struct ProcStat {
+  unsigned long long utime = 0, stime = 0;  // 14, 15: clock ticks
+  unsigned long long starttime = 0;         // 22: clock ticks after boot
+  unsigned long long vsize = 0;             // 23: bytes
+  long long rss = 0;                        // 24: pages
+};
+
+std::optional<ProcStat> read_proc_stat() {
+  std::FILE* f = std::fopen("/proc/self/stat", "r");
+  if (f == nullptr) return std::nullopt;
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  // Field 2 (comm) is parenthesised and may hold spaces or ')': fields resume after
+  // the last ')', at field 3 (state).
+  const char* rest = std::strrchr(buf, ')');
+  if (rest == nullptr) return std::nullopt;
+  ProcStat s;
+  const int got = std::sscanf(rest + 1,
+                              " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+                              "%*d %*d %*d %llu %llu %lld",
+                              &s.utime, &s.stime, &s.starttime, &s.vsize, &s.rss);
+  if (got != 5) return std::nullopt;
+  return s;
+}
+
+// The boot time in seconds since the epoch ("btime" in /proc/stat).
+std::optional<long long> boot_time_seconds() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return std::nullopt;
+  std::optional<long long> btime;
+  char line[256];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    long long v = 0;
+    if (std::sscanf(line, "btime %lld", &v) == 1) {
+      btime = v;
+      break;
+    }
+  }
+  std::fclose(f);
+  return btime;
+}
+
+std::optional<std::size_t> open_fds() {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return std::nullopt;
+  std::size_t n = 0;
+  while (const dirent* e = ::readdir(dir))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(dir);
+  return n;  // counts the directory's own descriptor, as the Prometheus clients do
+}
+
+void write_process_metrics(std::ostream& out) {
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (const std::optional<ProcStat> stat = read_proc_stat(); stat && ticks > 0) {
+    char buf[64];
+    family(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(stat->utime + stat->stime) / ticks);
+    out << "process_cpu_seconds_total " << buf << "\n";
+    family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    out << "process_virtual_memory_bytes " << stat->vsize << "\n";
+    family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    out << "process_resident_memory_bytes " << stat->rss * ::sysconf(_SC_PAGESIZE) << "\n";
+    if (const std::optional<long long> btime = boot_time_seconds()) {
+      family(out, "process_start_time_seconds", "gauge",
+             "Start time of the process since unix epoch in seconds.");
+      std::snprintf(buf, sizeof buf, "%.2f",
+                    static_cast<double>(*btime) + static_cast<double>(stat->starttime) / ticks);
+      out << "process_start_time_seconds " << buf << "\n";
+    }
+  }
+  if (const std::optional<std::size_t> fds = open_fds()) {
+    family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+    out << "process_open_fds " << *fds << "\n";
+  }
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    family(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+    out << "process_max_fds " << (limit.rlim_cur == RLIM_INFINITY ? std::string("+Inf")
+                                                                   : std::to_string(limit.rlim_cur))
+        << "\n";
+  }
+}
+
 }  // namespace
 
 void write_metrics(std::ostream& out) {
   const std::vector<WaitReason> reasons = blocking_reasons();
   std::vector<std::size_t> blocked(256, 0);
   std::vector<std::int64_t> oldest_since(256, INT64_MAX);
-  std::size_t live = 0, running = 0, runnable = 0, waiting = 0;
+  std::size_t live = 0, running = 0, runnable = 0, waiting = 0, channel_waits = 0;
   std::int64_t now = 0;
   {
     const detail::WaitRecordReaders reading;
@@ -77,11 +175,13 @@ void write_metrics(std::ostream& out) {
       const detail::WaitRecordCopy record = detail::read_wait_record(t, [](const auto&) {});
       const auto r = static_cast<unsigned>(record.site.reason);
       if (record.site.reason == WaitReason::none) return;
+      if (is_channel_wait(record.site.reason)) ++channel_waits;  // only these can leak
       ++blocked[r];
       oldest_since[r] = std::min(oldest_since[r], record.since_ns);
     });
   }
-  const std::size_t leaked = leaked_tasks().size();
+  const internal::LeakCount leaked = internal::bounded_leak_count(channel_waits > 0);
+  const auto leaked_age = std::chrono::steady_clock::now() - leaked.computed_at;
   const detail::RuntimeStats stats = detail::runtime_stats();
 
   family(out, "goro_tasks", "gauge", "Live goro tasks (running, runnable or waiting).");
@@ -94,8 +194,16 @@ void write_metrics(std::ostream& out) {
   for (WaitReason r : reasons)
     out << "goro_tasks_blocked{reason=\"" << label_value(to_string(r)) << "\"} "
         << blocked[static_cast<unsigned>(r)] << "\n";
-  family(out, "goro_tasks_leaked", "gauge", "Goro tasks that provably can never wake up.");
-  out << "goro_tasks_leaked " << leaked << "\n";
+  family(out, "goro_tasks_leaked", "gauge",
+         "Goro tasks that provably can never wake up. The analysis behind it is rerun only "
+         "once 20 times its last duration has passed (at most ~5% of a core), so the count "
+         "may be that old: milliseconds with few tasks, seconds with 100,000 "
+         "(goro_tasks_leaked_age_seconds).");
+  out << "goro_tasks_leaked " << leaked.leaked << "\n";
+  family(out, "goro_tasks_leaked_age_seconds", "gauge",
+         "Time since the analysis behind goro_tasks_leaked began.");
+  out << "goro_tasks_leaked_age_seconds "
+      << seconds(std::chrono::duration_cast<std::chrono::nanoseconds>(leaked_age).count()) << "\n";
   family(out, "goro_oldest_wait_seconds", "gauge",
          "Age of the oldest current wait, by wait reason (0 when no task waits).");
   for (WaitReason r : reasons) {
@@ -111,6 +219,7 @@ void write_metrics(std::ostream& out) {
   out << "goro_context_switches_total " << stats.context_switches << "\n";
   family(out, "goro_workers", "gauge", "Worker threads of the goro runtimes alive now.");
   out << "goro_workers " << stats.workers << "\n";
+  write_process_metrics(out);
   out.flush();
 }
 

@@ -10,6 +10,11 @@
 // and calls record_block_event (installed as its sink, runtime/src/profiling_hooks.hpp)
 // on the resumed task's stack. Lock discipline: g_block_lock guards g_block_events; it
 // is held only for one table update or one copy of the table, never while parking.
+//
+// Mutex profile: goro::Mutex and goro::RWMutex report sampled contentions through
+// record_mutex_event (installed as the sink of runtime/src/mutex_profile.hpp);
+// g_mutex_lock guards g_mutex_events the same way. Threadcreate profile: a copy of the
+// runtime's list of live threads (runtime/src/thread_registry.hpp).
 #include "goro/profile.hpp"
 
 #include <zlib.h>
@@ -25,8 +30,10 @@
 #include <tuple>
 #include <vector>
 
+#include "../../runtime/src/mutex_profile.hpp"
 #include "../../runtime/src/profiling_hooks.hpp"
 #include "../../runtime/src/task.hpp"
+#include "../../runtime/src/thread_registry.hpp"
 #include "goro/diag.hpp"
 
 namespace goro::diag {
@@ -384,6 +391,78 @@ Profile block_profile() {
   return p;
 }
 
+// ------------------------------------------------------------------ mutex profile
+
+struct MutexKey {
+  std::string_view operation;  // a static string: "goro::Mutex::unlock", ...
+  std::source_location site, spawn_site;
+  bool in_task;
+  auto tie() const {
+    return std::make_tuple(operation, site.file_name(), site.function_name(), site.line(),
+                           in_task, in_task ? spawn_site.file_name() : "",
+                           in_task ? spawn_site.function_name() : "", in_task ? spawn_site.line() : 0u);
+  }
+  bool operator<(const MutexKey& o) const { return tie() < o.tie(); }
+};
+
+struct MutexTotals {
+  std::int64_t contentions = 0;
+  std::int64_t delay_ns = 0;
+};
+
+std::mutex g_mutex_lock;
+std::map<MutexKey, MutexTotals>* g_mutex_events = new std::map<MutexKey, MutexTotals>();  // guarded by g_mutex_lock
+
+// Go's saveblockevent for the mutex profile: a sampled event stands for `rate` of them.
+void record_mutex_event(const detail::MutexContention& event) {
+  const MutexKey key{event.operation, event.site, event.spawn_site, event.in_task};
+  std::lock_guard guard(g_mutex_lock);
+  MutexTotals& totals = (*g_mutex_events)[key];
+  totals.contentions += event.rate;
+  totals.delay_ns += std::int64_t{event.rate} * event.delay_ns;
+}
+
+Profile mutex_profile() {
+  std::map<MutexKey, MutexTotals> events;
+  {
+    std::lock_guard guard(g_mutex_lock);
+    events = *g_mutex_events;
+  }
+  Profile p;
+  p.sample_types = {{"contentions", "count"}, {"delay", "nanoseconds"}};
+  p.period_type = {"contentions", "count"};
+  for (const auto& [key, totals] : events) {
+    Sample s;
+    s.stack = {site_frame(key.site)};
+    if (key.in_task) s.stack.push_back(created_by_frame(key.spawn_site));
+    s.labels = {{"operation", std::string(key.operation)}};
+    s.values = {totals.contentions, totals.delay_ns};
+    p.samples.push_back(std::move(s));
+  }
+  std::stable_sort(p.samples.begin(), p.samples.end(),
+                   [](const Sample& a, const Sample& b) { return a.values[1] > b.values[1]; });
+  return p;
+}
+
+// ------------------------------------------------------------------ threadcreate profile
+
+// One sample per (creating call, kind): the call that started the threads, under a
+// "created by <kind>" frame, valued by how many of them run now.
+Profile threadcreate_profile() {
+  Profile p;
+  p.sample_types = {{"threadcreate", "count"}};
+  p.period_type = {"threadcreate", "count"};
+  std::map<std::vector<Frame>, std::int64_t> counts;
+  for (const detail::ThreadCreation& t : detail::created_threads())
+    ++counts[{site_frame(t.created_at),
+              {std::string("created by ") + t.kind, t.created_at.file_name(),
+               static_cast<std::int64_t>(t.created_at.line())}}];
+  for (auto& [stack, n] : counts) p.samples.push_back({stack, {}, {n}});
+  std::stable_sort(p.samples.begin(), p.samples.end(),
+                   [](const Sample& a, const Sample& b) { return a.values[0] > b.values[0]; });
+  return p;
+}
+
 // ------------------------------------------------------------------ Go's text formats
 
 // The location ids the proto would give, for the "@ 0x10 0x20" lines.
@@ -429,10 +508,12 @@ void write_count_text(std::ostream& out, const Profile& p, const std::string& na
   }
 }
 
-// runtime/pprof's writeProfileInternal with debug=1 ("cycles" are nanoseconds here).
-void write_block_text(std::ostream& out, const Profile& p) {
+// runtime/pprof's writeProfileInternal with debug=1 ("cycles" are nanoseconds here):
+// `header` is "--- contention:\ncycles/second=...\n" (block) or, for the mutex profile,
+// "--- mutex:\ncycles/second=...\nsampling period=<rate>\n".
+void write_cycles_text(std::ostream& out, const Profile& p, const std::string& header) {
   ProfileTables tables;
-  out << "--- contention:\ncycles/second=1000000000\n";
+  out << header;
   for (const auto& s : p.samples) {
     std::string frames;
     const std::string pcs = stack_text(tables, s.stack, &frames);
@@ -484,11 +565,39 @@ bool write_profile(std::ostream& out, std::string_view name, int debug) {
   }
   if (name == "block") {
     const Profile p = block_profile();
-    if (debug >= 1) write_block_text(out, p);
+    if (debug >= 1) write_cycles_text(out, p, "--- contention:\ncycles/second=1000000000\n");
+    else write_proto(out, p);
+    return true;
+  }
+  if (name == "mutex") {
+    const Profile p = mutex_profile();
+    if (debug >= 1)
+      write_cycles_text(out, p,
+                        "--- mutex:\ncycles/second=1000000000\nsampling period=" +
+                            std::to_string(detail::mutex_profile_rate()) + "\n");
+    else write_proto(out, p);
+    return true;
+  }
+  if (name == "threadcreate") {
+    const Profile p = threadcreate_profile();
+    if (debug >= 1) write_count_text(out, p, "threadcreate");
     else write_proto(out, p);
     return true;
   }
   return false;
+}
+
+bool write_profile(std::string_view name, std::ostream& out, int debug) {
+  return write_profile(out, name, debug);
+}
+
+int set_mutex_profile_fraction(int rate) {
+  return detail::set_mutex_profile_rate(rate, &record_mutex_event);
+}
+
+void reset_mutex_profile() {
+  std::lock_guard guard(g_mutex_lock);
+  g_mutex_events->clear();
 }
 
 }  // namespace goro::diag

@@ -25,10 +25,12 @@
 
 #include "../../runtime/src/log.hpp"
 #include "../../runtime/src/registry.hpp"
+#include "../../runtime/src/thread_registry.hpp"
 #include "../../runtime/src/wait_record.hpp"
 #include "goro/detail/report.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/diag.hpp"
+#include "leak_count.hpp"
 #include "text.hpp"
 
 namespace goro::diag {
@@ -63,11 +65,6 @@ struct Sampler {
   bool running = false;
   bool stop_requested = false;
   bool exit_hook_installed = false;
-  // The provable-leak analysis is the one costly part of a sample (a few hundred ms for
-  // 100,000 blocked tasks): it runs again only once 20 times its last duration has
-  // passed, so it takes at most ~5% of a core; samples in between repeat its last count.
-  std::chrono::steady_clock::time_point next_leak_analysis{};
-  std::size_t last_leaked = 0;
 };
 
 Sampler& sampler() {
@@ -84,21 +81,7 @@ std::size_t resident_bytes() {
   return n == 2 ? resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)) : 0;
 }
 
-std::size_t leaked_count(Sampler& s, std::size_t blocked) {
-  const auto now = std::chrono::steady_clock::now();
-  {
-    std::lock_guard guard(s.mu);
-    if (blocked == 0) return s.last_leaked = 0;
-    if (now < s.next_leak_analysis) return s.last_leaked;
-  }
-  const std::size_t leaked = leaked_tasks().size();
-  const auto took = std::chrono::steady_clock::now() - now;
-  std::lock_guard guard(s.mu);
-  s.next_leak_analysis = now + 20 * took;
-  return s.last_leaked = leaked;
-}
-
-TrendSample take_sample(Sampler& s, std::size_t max_sites) {
+TrendSample take_sample(std::size_t max_sites) {
   TrendSample sample;
   sample.at = std::chrono::system_clock::now();
   sample.steady_at = std::chrono::steady_clock::now();
@@ -117,7 +100,10 @@ TrendSample take_sample(Sampler& s, std::size_t max_sites) {
       ++s.blocked;
     });
   }
-  sample.leaked_tasks = leaked_count(s, sample.blocked_tasks);
+  // The provable-leak analysis is the one costly part of a sample (a few hundred ms for
+  // 100,000 blocked tasks): shared with /metrics, it runs again only once 20 times its
+  // last duration has passed (leak_count.hpp); samples in between repeat its last count.
+  sample.leaked_tasks = internal::bounded_leak_count(sample.blocked_tasks != 0).leaked;
   sample.rss_bytes = resident_bytes();
   sample.sites.reserve(sites.size());
   for (auto& entry : sites) sample.sites.push_back(entry.second);
@@ -220,7 +206,7 @@ TrendSample sample_and_record(Sampler& s) {
     std::lock_guard guard(s.mu);
     max_sites = s.opts.max_sites;
   }
-  TrendSample sample = take_sample(s, max_sites);
+  TrendSample sample = take_sample(max_sites);
   std::vector<std::string> to_log;
   {
     std::lock_guard guard(s.mu);
@@ -272,7 +258,7 @@ void start_trend(const TrendOptions& opts) {
     std::atexit([] { stop_thread(sampler()); });
   }
   s.running = true;
-  s.thread = std::thread(sampler_main);
+  s.thread = std::thread([note = detail::note_thread_created("goro trend sampler")] { sampler_main(); });
 }
 
 void stop_trend() { stop_thread(sampler()); }
@@ -297,7 +283,7 @@ void reset_trend() {
   s.history.clear();
   s.flagged.clear();
   s.flagged_keys.clear();
-  s.next_leak_analysis = {};
+  internal::invalidate_leak_count();
 }
 
 }  // namespace goro::diag

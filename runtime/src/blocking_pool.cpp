@@ -10,6 +10,7 @@
 #include <string>
 
 #include "external_waits.hpp"
+#include "thread_registry.hpp"
 #include "goro/blocking.hpp"
 #include "goro/detail/park.hpp"
 #include "goro/detail/timer.hpp"
@@ -73,7 +74,8 @@ void BlockingPool::submit(BlockingJob* job) {
     work_.notify_one();
   } else if (threads_.size() < cap_) {
     try {
-      std::thread thread([this] { thread_main(); });
+      std::thread thread(
+          [this, note = note_thread_created("goro blocking pool")] { thread_main(); });
       const std::thread::id id = thread.get_id();
       threads_.emplace(id, std::move(thread));
     } catch (const std::system_error& e) {

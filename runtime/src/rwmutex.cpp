@@ -1,22 +1,29 @@
 // runtime/src/rwmutex.cpp — goro::RWMutex: Go's reader-count algorithm (sync/rwmutex.go)
 // over a writer gate and two goro::Semaphores. The invariants are in goro/rwmutex.hpp; the
 // gate parks through detail::park_on (park_on.hpp).
+//
+// Mutex profile (mutex_profile.hpp): a lock() or lock_shared() that had to wait is
+// timed from its first wait to holding the lock and charged at its own call site (Go
+// charges the unlocker; here the waits end in a gate and two semaphores released by
+// different unlockers, so the waiting call is what the profile names).
 #include <mutex>
 #include <stdexcept>
 
 #include "goro/rwmutex.hpp"
 #include "goro/runtime.hpp"
+#include "mutex_profile.hpp"
 #include "park_on.hpp"
 
 namespace goro {
 
 // ------------------------------------------------------------------------ WriterGate
 
-void RWMutex::WriterGate::lock(const detail::WaitSite& site) {
+void RWMutex::WriterGate::lock(const detail::WaitSite& site, std::int64_t* wait_start) {
   std::uint32_t state = 0;
   if (state_.compare_exchange_strong(state, kLocked, std::memory_order_acquire,
                                      std::memory_order_relaxed))
     return;
+  *wait_start = detail::mutex_wait_start_ns();
   bool woken = false;
   for (;;) {
     state = state_.load(std::memory_order_relaxed);
@@ -66,6 +73,7 @@ void RWMutex::WriterGate::unlock() noexcept {
 void RWMutex::lock_shared(std::source_location where) {
   if (reader_count_.fetch_add(1) >= 0) return;  // no writer: the fast path
   // A writer is pending or holds the lock: its unlock() hands us a permit.
+  const std::int64_t wait_start = detail::mutex_wait_start_ns();
   try {
     reader_sem_.acquire(1, detail::WaitSite{diag::WaitReason::rwmutex_rlock, where, this});
   } catch (const Deadlock&) {
@@ -74,6 +82,8 @@ void RWMutex::lock_shared(std::source_location where) {
     reader_count_.fetch_sub(1);
     throw;
   }
+  if (wait_start != 0) [[unlikely]]
+    detail::report_mutex_wait("goro::RWMutex::lock_shared", where, wait_start);
 }
 
 bool RWMutex::try_lock_shared() noexcept {
@@ -102,16 +112,21 @@ void RWMutex::unlock_shared_slow(std::int32_t readers_after) {
 
 void RWMutex::lock(std::source_location where) {
   const detail::WaitSite site{diag::WaitReason::rwmutex_lock, where, this};
-  writer_gate_.lock(site);  // behind other writers
+  std::int64_t wait_start = 0;  // mutex profile: when this call first had to wait
+  writer_gate_.lock(site, &wait_start);  // behind other writers
   // Announce the writer: new readers now wait. `readers` still hold the read lock.
   const std::int32_t readers = reader_count_.fetch_sub(kMaxReaders);
-  if (readers == 0 || reader_wait_.fetch_add(readers) + readers == 0) return;
-  try {
-    writer_sem_.acquire(1, site);  // the last of them to leave releases us
-  } catch (const Deadlock&) {
-    abandon_pending_write();
-    throw;
+  if (readers != 0 && reader_wait_.fetch_add(readers) + readers != 0) {
+    if (wait_start == 0) wait_start = detail::mutex_wait_start_ns();
+    try {
+      writer_sem_.acquire(1, site);  // the last of them to leave releases us
+    } catch (const Deadlock&) {
+      abandon_pending_write();
+      throw;
+    }
   }
+  if (wait_start != 0) [[unlikely]]
+    detail::report_mutex_wait("goro::RWMutex::lock", where, wait_start);
 }
 
 bool RWMutex::try_lock() noexcept {

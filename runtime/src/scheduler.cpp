@@ -30,6 +30,7 @@
 #include "record_pool.hpp"
 #include "sanitizers.hpp"
 #include "stack_pool.hpp"
+#include "thread_registry.hpp"
 #include "wait_clock.hpp"
 #include "wait_record.hpp"
 
@@ -381,7 +382,8 @@ void Runtime::start() {
   }
   for (auto& w : workers_) {
     Worker* raw = w.get();
-    raw->thread = std::thread([this, raw] { worker_main(raw); });
+    raw->thread = std::thread(
+        [this, raw, note = note_thread_created("goro worker")] { worker_main(raw); });
   }
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "external_waits.hpp"
+#include "thread_registry.hpp"
 
 namespace goro {
 
@@ -84,7 +85,7 @@ void start_dispatcher_locked() {
   if (::pipe2(g_pipe, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "goro::notify_signals: pipe2");
   ::fcntl(g_pipe[1], F_SETFL, ::fcntl(g_pipe[1], F_GETFL) | O_NONBLOCK);
-  std::thread(dispatch).detach();
+  std::thread([note = detail::note_thread_created("goro signal dispatcher")] { dispatch(); }).detach();
 }
 
 void check_signal(int sig) {

@@ -4,12 +4,21 @@
 // of goro/detail/park.hpp: waiters are queued under the object's lock, released by park()
 // only once the sleeper is switched out, and woken after the lock is dropped by whoever
 // unlinked them.
+//
+// Mutex profile (mutex_profile.hpp): Mutex::contended_since_ns_ (guarded by lock_) is
+// Go's semaphore acquiretime, kept once for the whole queue instead of per waiter: the
+// queue is FIFO and every hand-off restarts the clock of all waiters left (Go resets
+// each one's acquiretime), so the head's uncharged wait starts at its arrival or at the
+// last hand-off, whichever is later. Written only while the profile is on.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "goro/mutex.hpp"
 #include "goro/wait_group.hpp"
+#include "mutex_profile.hpp"
 #include "park_on.hpp"
+#include "task.hpp"
 
 namespace goro {
 
@@ -71,6 +80,8 @@ void Mutex::lock(std::source_location where) {
     lock_.unlock();
     return;
   }
+  if (detail::mutex_profile_rate() > 0 && waiters_.empty()) [[unlikely]]
+    contended_since_ns_ = detail::now_ns();
   // Woken only by unlock(), which hands us the mutex: locked_ stays true.
   park_on(lock_, waiters_, {diag::WaitReason::mutex, where, this});
 }
@@ -82,16 +93,29 @@ bool Mutex::try_lock() noexcept {
   return true;
 }
 
-void Mutex::unlock() {
+void Mutex::unlock(std::source_location where) {
   detail::Waiter* next = nullptr;
+  int profile_rate = 0;
+  std::int64_t delay_ns = 0;
   {
     std::lock_guard guard(lock_);
     if (!locked_)
       throw std::logic_error("goro::Mutex: unlock of an unlocked mutex");
     next = waiters_.pop_claimable();
-    if (next == nullptr) locked_ = false;
+    if (next == nullptr) {
+      locked_ = false;
+    } else if ((profile_rate = detail::mutex_profile_rate()) > 0) [[unlikely]] {
+      const std::int64_t now = detail::now_ns();
+      delay_ns = now - std::max(contended_since_ns_,
+                                detail::g_mutex_profile_on_since_ns.load(std::memory_order_relaxed));
+      contended_since_ns_ = waiters_.empty() ? 0 : now;
+    }
   }
-  if (next) detail::wake(*next);
+  if (next) {
+    detail::wake(*next);
+    if (profile_rate > 0) [[unlikely]]
+      detail::report_mutex_contention("goro::Mutex::unlock", where, delay_ns, profile_rate);
+  }
 }
 
 }  // namespace goro

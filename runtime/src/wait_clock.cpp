@@ -7,6 +7,7 @@
 #include "goro/deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "task.hpp"
+#include "thread_registry.hpp"
 
 namespace goro::detail {
 
@@ -47,7 +48,7 @@ void start_ticker_once() {
   std::call_once(started, [] {
     refresh_wait_clock();
     // Detached: it holds nothing, and the process may exit while it sleeps.
-    std::thread(ticker_main).detach();
+    std::thread([note = note_thread_created("goro wait-clock ticker")] { ticker_main(); }).detach();
   });
 }
 

@@ -10,6 +10,11 @@
 //   ... run the workload ...
 //   goro::diag::write_profile(out, "block");
 //
+//   // Which critical sections hold up other tasks? Record every Mutex contention:
+//   goro::diag::set_mutex_profile_fraction(1); // Go's runtime.SetMutexProfileFraction(1)
+//   ... run the workload ...
+//   goro::diag::write_profile("mutex", out);
+//
 // Profiles (`name`):
 // - "goroutine": every live task, one sample per distinct (stack, labels) with the
 //   number of tasks as its value (sample type goroutine/count). The stack is the wait
@@ -24,11 +29,25 @@
 //   the rate is non-zero; tasks only (plain threads blocking in goro calls are not timed).
 // - "goroutineleak": like "goroutine", for the provably leaked tasks only
 //   (diag::leaked_tasks()).
+// - "mutex": contention on goro::Mutex and goro::RWMutex, recorded only while the
+//   fraction is non-zero (set_mutex_profile_fraction): sample types contentions/count
+//   and delay/nanoseconds, as Go's mutex profile. As in Go, a contended Mutex::unlock()
+//   is charged, at its call site, with the time the waiter it hands the mutex to spent
+//   waiting during the critical section it ends. RWMutex is charged at the waiting call
+//   instead (lock() or lock_shared(): from its first wait until it holds the lock).
+//   Under the site, a "created by" frame at the go_spawn line of the task that made the
+//   call (none for a plain thread); label operation ("goro::Mutex::unlock",
+//   "goro::RWMutex::lock", "goro::RWMutex::lock_shared").
+// - "threadcreate": the OS threads goro started that run now (workers, the wait-clock
+//   ticker, the trend sampler, ...): one sample per creating call, a "created by <kind>"
+//   frame ("goro worker", ...) under it, valued by the number of threads (sample type
+//   threadcreate/count). Unlike Go's, threads that have exited are not counted.
 //
 // `debug` as in Go's net/http/pprof: 0 = gzip-compressed profile.proto; 1 = Go's legacy
 // text ("goroutine profile: total 12" and a count per stack; "--- contention:" for
-// block); 2 = for goroutine and goroutineleak, Go's goroutine dump (DumpFormat::go) of
-// every task listed.
+// block; "--- mutex:" and the sampling period for mutex; "threadcreate profile: total
+// 3" for threadcreate); 2 = for goroutine and goroutineleak, Go's goroutine dump
+// (DumpFormat::go) of every task listed; for the others, the same as 1.
 //
 // Source paths: locations carry the file names std::source_location reports (absolute
 // with CMake), so `go tool pprof -list <regex>` shows the source where the files are;
@@ -52,8 +71,24 @@ std::int64_t block_profile_rate();
 // measurements).
 void reset_block_profile();
 
-// Writes profile `name` ("goroutine", "block", "goroutineleak") in the `debug` format;
-// false (and nothing written) for an unknown name or a debug level other than 0, 1, 2.
+// Go's runtime.SetMutexProfileFraction: 0 turns the mutex profile off (the default);
+// n > 0 records on average one contention in n (1: every one), each weighted by n so
+// totals stay unbiased. Returns the previous fraction; a negative one only reads it.
+// Off costs the contended lock and unlock paths one relaxed load (uncontended ones
+// nothing); on, two clock reads per contention and, for sampled ones, a locked table
+// update.
+int set_mutex_profile_fraction(int rate);
+// Forgets the recorded contentions (as reset_block_profile for the block profile).
+void reset_mutex_profile();
+
+// Writes profile `name` ("goroutine", "block", "goroutineleak", "mutex",
+// "threadcreate") in the `debug` format; false (and nothing written) for an unknown
+// name or a debug level other than 0, 1, 2.
 bool write_profile(std::ostream& out, std::string_view name, int debug = 0);
+bool write_profile(std::string_view name, std::ostream& out, int debug = 0);
 
 }  // namespace goro::diag
+
+namespace goro {
+using diag::set_mutex_profile_fraction;
+}  // namespace goro

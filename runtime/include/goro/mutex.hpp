@@ -8,8 +8,15 @@
 // As Go's: the mutex is not owned — any task may unlock it — and a task that locks a
 // mutex it already holds waits forever, like any other waiter (diag shows it as `mutex`).
 // Unlock hands the mutex directly to the longest waiter (FIFO), so no waiter starves.
+//
+// Mutex profile (goro::diag::set_mutex_profile_fraction): as Go's, a contended
+// unlock() is charged, at its own call site, with how long the waiter it hands the
+// mutex to waited during the critical section it ends. (Called from std::lock_guard or
+// std::unique_lock, the site is the guard's destructor; the profile's "created by"
+// frame then tells which task it was.)
 #pragma once
 
+#include <cstdint>
 #include <source_location>
 
 #include "goro/detail/futex_lock.hpp"
@@ -26,12 +33,15 @@ class Mutex {
   void lock(std::source_location where = std::source_location::current());
   bool try_lock() noexcept;
   // Throws std::logic_error when the mutex is not locked (Go: fatal error).
-  void unlock();
+  void unlock(std::source_location where = std::source_location::current());
 
  private:
-  detail::FutexLock lock_;  // guards locked_, waiters_
+  detail::FutexLock lock_;  // guards locked_, waiters_, contended_since_ns_
   bool locked_ = false;
   detail::WaitQueue waiters_;
+  // Mutex profile only: since when the first waiter has waited uncharged (its arrival,
+  // or the last hand-off); 0 or stale while the profile is off.
+  std::int64_t contended_since_ns_ = 0;
 };
 
 }  // namespace goro

@@ -14,6 +14,9 @@
 // to go, the second read lock waits for the writer). goro does not hide this: the
 // tasks show in diag as `rwmutex rlock` and `rwmutex lock` at their wait sites. Like
 // goro::Mutex the lock is not owned: any task may unlock what another one locked.
+// In the mutex profile (goro::diag::set_mutex_profile_fraction) a lock() or
+// lock_shared() that had to wait is charged at its own call site with how long it
+// waited (goro::Mutex, as Go, charges the unlock() that ended the wait instead).
 //
 // Algorithm (Go's sync/rwmutex.go):
 // - reader_count_ counts readers holding or waiting for the read lock. A writer
@@ -71,7 +74,8 @@ class RWMutex {
   // Serializes writers (Go's rw.w); see the invariants above.
   class WriterGate {
    public:
-    void lock(const detail::WaitSite& site);
+    // *wait_start: set (mutex profile) when the gate is taken, so the caller must wait.
+    void lock(const detail::WaitSite& site, std::int64_t* wait_start);
     bool try_lock() noexcept;
     void unlock() noexcept;
 

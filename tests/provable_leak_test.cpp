@@ -5,6 +5,7 @@
 // woken by the test (that is the point), so run() unwinds them when its main task
 // returns. "Not leaked" is asserted over several analyses once every task involved is
 // visibly blocked; "leaked" is awaited with gt::eventually (no timing assumption).
+#include <cstring>
 #include <goro/goro.hpp>
 #include <goro/detail/report.hpp>
 
@@ -54,6 +55,17 @@ void expect_never_leaked(std::initializer_list<TaskId> ids, int rounds = 10) {
 }
 
 [[gnu::noinline]] void recv_by_value(goro::Channel<int> ch) { ch.recv(); }
+
+// Zeroes 16 KiB of the calling task's stack below the caller's frame: the dead frames of
+// earlier diag calls (becomes_leaked's polling) hold channel addresses, which a later
+// analysis at a similar depth gets back as uninitialised words of its live frames and
+// counts as references (a documented miss of the analysis, never a false verdict).
+[[gnu::noinline]] __attribute__((no_sanitize("address"))) void wipe_dead_stack() {
+  constexpr std::size_t kBytes = 16 * 1024;
+  void* block = __builtin_alloca(kBytes);
+  std::memset(block, 0, kBytes);
+  asm volatile("" : : "r"(block) : "memory");
+}
 
 // --- leaked ---------------------------------------------------------------------------
 
@@ -497,6 +509,7 @@ TEST(ProvableLeaks, FindLeaksCanReportOnlyProvableLeaks) {
     }
     ASSERT_TRUE(gt::wait_blocked(blocked, WaitReason::chan_recv));
     ASSERT_TRUE(becomes_leaked(leaked));
+    wipe_dead_stack();
 
     auto only = goro::diag::find_leaks(goro::diag::LeakOptions{.only_provable = true});
     ASSERT_EQ(only.size(), 1u);

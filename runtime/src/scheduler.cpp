@@ -337,7 +337,7 @@ Runtime::Runtime(const Config& cfg, bool is_default)
       is_default_(is_default),
       leak_policy_(*cfg_.leak_policy),
       pool_(&StackPool::for_size(resolve_stack_size(cfg.stack_size))),
-      blocking_pool_(new BlockingPool(cfg.blocking_threads)) {
+      blocking_pool_(std::make_unique<BlockingPool>(cfg.blocking_threads)) {
   check_deadlock_config(cfg);
   cfg_.stack_size = pool_->usable_size();
   if (cfg_.max_tasks == 0) cfg_.max_tasks = env_size("GORO_MAX_TASKS", false);
@@ -362,7 +362,8 @@ Runtime::~Runtime() {
     g_runtimes->erase(std::find(g_runtimes->begin(), g_runtimes->end(), this));
     add_stats(&g_retired_stats);
   }
-  if (blocking_pool_->shutdown(kBlockingShutdownWait)) delete blocking_pool_;
+  // A call still running on a pool thread outlives us: its pool must too.
+  if (!blocking_pool_->shutdown(kBlockingShutdownWait)) (void)blocking_pool_.release();
   // Timers still pending (possible only when shut down without unwinding).
   for (const TimerHeap::Callback& drop : timers_.take_all()) drop.run();
 }

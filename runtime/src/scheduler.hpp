@@ -239,8 +239,8 @@ class Runtime {
 
   TimerHeap timers_;
 
-  // goro::blocking's threads; leaked (never deleted) if a call outlives the runtime.
-  BlockingPool* blocking_pool_;
+  // goro::blocking's threads; released (never deleted) if a call outlives the runtime.
+  std::unique_ptr<BlockingPool> blocking_pool_;
   Netpoll netpoll_;  // fd readiness (netpoll.hpp): busy workers poll it, one idle worker sleeps in it
 
   std::atomic<bool> stopping_{false};

@@ -272,6 +272,8 @@ TEST(DebugServer, OptionsThatCannotWorkThrow) {
   EXPECT_TRUE(refused([](O& o) { o.max_connections = 0; }));
   EXPECT_TRUE(refused([](O& o) { o.read_timeout = std::chrono::milliseconds(0); }));
   EXPECT_TRUE(refused([](O& o) { o.write_timeout = std::chrono::milliseconds(-1); }));
+  EXPECT_TRUE(refused([](O& o) { o.read_timeout = std::chrono::milliseconds::max(); }));
+  EXPECT_TRUE(refused([](O& o) { o.keep_alive_timeout = std::chrono::hours(25); }));
   EXPECT_TRUE(refused([](O& o) { o.max_header_bytes = 10; }));
   EXPECT_TRUE(refused([](O& o) { o.routes.push_back({.path = "healthz", .handler = [] { return std::string(); }}); }));
   EXPECT_TRUE(refused([](O& o) {

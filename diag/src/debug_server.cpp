@@ -745,6 +745,13 @@ void check_options(const ServeOptions& o) {
   if (o.max_connections < 1) throw bad("max_connections must be at least 1 (16 by default)");
   if (o.read_timeout <= std::chrono::milliseconds::zero() || o.write_timeout <= std::chrono::milliseconds::zero())
     throw bad("read_timeout and write_timeout must be positive (5 s by default)");
+  // A deadline is now + timeout on the steady clock: beyond a day is surely a mistake, and
+  // far beyond it the sum would overflow.
+  constexpr std::chrono::hours kLongestTimeout{24};
+  if (o.read_timeout > kLongestTimeout || o.write_timeout > kLongestTimeout ||
+      o.keep_alive_timeout > kLongestTimeout || o.keep_alive_timeout < std::chrono::milliseconds::zero())
+    throw bad("read_timeout, write_timeout and keep_alive_timeout must be at most 24 hours "
+              "(keep_alive_timeout: zero or more)");
   if (o.max_header_bytes < 256) throw bad("max_header_bytes must be at least 256 (16 KiB by default)");
   for (const ServeOptions::Route& r : o.routes) {
     if (r.path.empty() || r.path.front() != '/')

@@ -19,24 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace env = goro::detail::env;
 
-// Sets an environment variable for one scope and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using gt::ScopedEnv;
 
 // The message of the std::invalid_argument f() throws ("" and a failure if none).
 template <class F>

@@ -18,14 +18,7 @@
 
 namespace {
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-
- private:
-  const char* name_;
-};
+using gt::ScopedEnv;
 
 // Spawns tasks that wait on `gate` until a spawn throws ResourceExhausted (or `cap`
 // spawns succeeded); returns how many succeeded and the exception's message.

@@ -10,24 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 using goro::Channel;
 
-// Sets an environment variable for one scope and restores it afterwards.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using gt::ScopedEnv;
 
 TEST(Run, RunsTheMainTaskAndReturnsZero) {
   ScopedEnv policy("GORO_LEAKCHECK", "fail");

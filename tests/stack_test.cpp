@@ -14,14 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-
- private:
-  const char* name_;
-};
+using gt::ScopedEnv;
 
 // A frame far larger than the stack, of which only the low 8 KB are written (as snprintf
 // into a big buffer does): that write lands tens of KB below the stack's bottom.

@@ -1591,47 +1591,14 @@ int run(std::function<void()> main_task, Config cfg) {
 
 void yield() { detail::task_yield(); }
 
-void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
-  detail::Worker* w = detail::this_worker();
-  if (w == nullptr || w->current == nullptr) {
-    if (d.count() > 0) std::this_thread::sleep_for(d);
-    return;
-  }
-  if (d.count() <= 0) {
-    detail::task_yield();
-    return;
-  }
-  struct SleepArgs {
-    detail::Runtime* rt;
-    std::int64_t when;
-    detail::TaskRecord* task;
-  } args{w->rt, detail::deadline_after_ns(d), w->current};
-  if (args.when == detail::kNeverNs) {
-    // Past the end of the clock: nothing will wake this task (as with a timer that
-    // never fires); only run()'s unwinding ends the wait.
-    detail::park({diag::WaitReason::sleep, where, nullptr}, nullptr, nullptr);
-    return;
-  }
-  detail::park(
-      {diag::WaitReason::sleep, where, nullptr},
-      [](void* p) {
-        auto* a = static_cast<SleepArgs*>(p);
-        a->rt->add_timer(
-            a->when, [](void* t) { detail::ready_task(static_cast<detail::TaskRecord*>(t)); },
-            nullptr, a->task);
-      },
-      &args);
-}
+namespace {
 
-void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
-  const std::int64_t when = detail::deadline_ns(t);
-  detail::Worker* w = detail::this_worker();
-  if (w == nullptr || w->current == nullptr) {
-    std::this_thread::sleep_until(t);
-    return;
-  }
-  if (when <= detail::now_ns()) {
-    detail::task_yield();
+// Parks the calling task `w->current` until now_ns() reaches `when` (> now): a timer of
+// its runtime readies it. kNeverNs: nothing will wake it (as a timer that never fires);
+// only run()'s unwinding ends the wait.
+void park_until(detail::Worker* w, std::int64_t when, const std::source_location& where) {
+  if (when == detail::kNeverNs) {
+    detail::park({diag::WaitReason::sleep, where, nullptr}, nullptr, nullptr);
     return;
   }
   struct SleepArgs {
@@ -1648,6 +1615,35 @@ void sleep_until(std::chrono::steady_clock::time_point t, std::source_location w
             nullptr, a->task);
       },
       &args);
+}
+
+}  // namespace
+
+void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
+  detail::Worker* w = detail::this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    if (d.count() > 0) std::this_thread::sleep_for(d);
+    return;
+  }
+  if (d.count() <= 0) {
+    detail::task_yield();
+    return;
+  }
+  park_until(w, detail::deadline_after_ns(d), where);
+}
+
+void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
+  detail::Worker* w = detail::this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    std::this_thread::sleep_until(t);
+    return;
+  }
+  const std::int64_t when = detail::deadline_ns(t);
+  if (when <= detail::now_ns()) {
+    detail::task_yield();
+    return;
+  }
+  park_until(w, when, where);
 }
 
 TaskId current_task() noexcept {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <string>
 #include <sys/wait.h>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -174,6 +175,28 @@ struct Counted {
   Counted& operator=(const Counted&) = default;
   Counted& operator=(Counted&&) noexcept = default;
   ~Counted() { live().fetch_sub(1); }
+};
+
+// Sets an environment variable for one scope and restores its old value (or unsets it)
+// afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
 };
 
 }  // namespace gt

@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# goro vs Go and Boost.Fiber on the peer-baseline workloads (shared/peers/WORKLOADS.md).
+# goro vs Go and Boost.Fiber on the benchmark workloads (benchmarks/README.md, "Workloads").
 #
 #   benchmarks/compare.sh              # build, 3 reps of every config, markdown table
 #   REPS=5 benchmarks/compare.sh       # more repetitions (each rep is a fresh process)
 #   QUICK=1 benchmarks/compare.sh      # ~10x smaller counts (smoke test, well under a minute)
 #   FILTER='pingpong|select' benchmarks/compare.sh   # only configs matching the regex
-#   NO_GO=1 benchmarks/compare.sh      # goro only (also automatic when `go` is missing)
+#   NO_GO=1 benchmarks/compare.sh      # no Go column (also automatic when `go` is missing)
+#   NO_FIBER=1 benchmarks/compare.sh   # no Boost.Fiber column (also automatic without Boost.Fiber)
 #   NO_BUILD=1 benchmarks/compare.sh   # use the binaries already built
-#   NO_FIBER=1 benchmarks/compare.sh   # no Boost.Fiber column
-#   PEERS=/path/to/shared/peers        # where fiber_bench.cpp lives (default ../shared/peers)
 #
-# The Boost.Fiber column runs shared/peers' own fiber_bench.cpp (built here with the flags
-# of its run_all.sh; needs libboost-fiber-dev: scripts/setup.sh --for-benchmarks), in the configuration RESULTS.md treats as
-# Boost's representative one per workload: launch=dispatch for skynet and spawn (post
-# needs ~10 GB for skynet), work_stealing without suspend for pingpong at procs=2, pooled
-# 16 KiB stacks for parked. Boost's select is a polling emulation (no blocking select).
-# Builds goro_bench (CMake Release, into $BUILD_DIR, default build/release) and the Go
-# version in benchmarks/go (offline: GOFLAGS=-mod=mod GOPROXY=off). Each config runs REPS
-# times; within a rep the goro and Go runs of the same config are adjacent (their order
-# alternates between reps), so slow phases of a shared machine hit both alike.
+# Everything it runs is in this repository: goro_bench (workloads.cpp), the Go version in
+# benchmarks/go (built offline: GOFLAGS=-mod=mod GOPROXY=off; needs golang-go) and the
+# Boost.Fiber version, fiber_bench (peers/fiber/fiber_bench.cpp; CMake builds it when
+# libboost-fiber-dev is installed: scripts/setup.sh --for-benchmarks installs Go and it).
+# Boost.Fiber runs in its representative configuration per workload: launch=dispatch for
+# skynet and spawn (launch=post needs ~10 GB for skynet), work_stealing without suspend for
+# pingpong at procs=2, pooled 16 KiB stacks for parked; skynet unbuffered at procs=1 is
+# left out. Its select is a polling emulation (Boost.Fiber has no select).
+# Builds into $BUILD_DIR (default build/release, configured Release with benchmarks).
+# Each config runs REPS times; within a rep the goro and Go runs of the same config are
+# adjacent (their order alternates between reps), so slow phases of a shared machine hit
+# both alike.
 # Output: the table on stdout; in $OUT (default $BUILD_DIR/compare): raw.txt (every result
 # line, with rep=N; failed runs as status=FAILED lines), table.md, env.txt, stderr.log.
 # Exits 1 when any run failed (wrong result, crash, or timeout after $TMO seconds).
@@ -40,14 +42,9 @@ mkdir -p "$BUILD_DIR" "$OUT"
 GORO=$BUILD_DIR/benchmarks/goro_bench
 GOBIN=$BUILD_DIR/benchmarks/gobench
 FIBERBIN=$BUILD_DIR/benchmarks/fiber_bench
-PEERS=${PEERS:-$ROOT/../shared/peers}
 NO_FIBER=${NO_FIBER:-0}
 HAVE_GO=0
 if [ "$NO_GO" != 1 ] && command -v go >/dev/null 2>&1; then HAVE_GO=1; fi
-HAVE_FIBER=0
-if [ "$NO_FIBER" != 1 ] && [ -f "$PEERS/cpp/fiber_bench.cpp" ] && [ -f /usr/include/boost/fiber/all.hpp ]; then
-  HAVE_FIBER=1
-fi
 
 if [ "$NO_BUILD" != 1 ]; then
   echo "== build goro_bench (Release) in $BUILD_DIR" >&2
@@ -59,19 +56,21 @@ if [ "$NO_BUILD" != 1 ]; then
   bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")
   [ "$bt" = Release ] || echo "warning: $BUILD_DIR is a '$bt' build, not Release" >&2
   cmake --build "$BUILD_DIR" -j"$JOBS" --target goro_bench >&2
+  # CMake defines fiber_bench only when it found Boost.Fiber.
+  targets=$(cmake --build "$BUILD_DIR" --target help)
+  if [ "$NO_FIBER" != 1 ] && grep -qw fiber_bench <<<"$targets"; then
+    echo "== build Boost.Fiber peer (benchmarks/peers/fiber)" >&2
+    cmake --build "$BUILD_DIR" -j"$JOBS" --target fiber_bench >&2
+  fi
   if [ "$HAVE_GO" = 1 ]; then
     echo "== build Go version ($(go version | cut -d' ' -f3))" >&2
     (cd "$HERE/go" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$GOBIN" .)
   fi
-  if [ "$HAVE_FIBER" = 1 ]; then
-    echo "== build Boost.Fiber peer ($PEERS/cpp/fiber_bench.cpp)" >&2
-    g++ -O2 -DNDEBUG -std=c++17 -pthread "$PEERS/cpp/fiber_bench.cpp" -o "$FIBERBIN" \
-      -lboost_fiber -lboost_context
-  fi
 fi
-if [ "$HAVE_FIBER" = 1 ] && [ ! -x "$FIBERBIN" ]; then echo "missing $FIBERBIN" >&2; exit 2; fi
+HAVE_FIBER=0
+if [ "$NO_FIBER" != 1 ] && [ -x "$FIBERBIN" ]; then HAVE_FIBER=1; fi
 if [ "$HAVE_FIBER" = 0 ] && [ "$NO_FIBER" != 1 ]; then
-  echo "note: no Boost.Fiber column (needs $PEERS/cpp/fiber_bench.cpp and libboost-fiber-dev)" >&2
+  echo "note: no Boost.Fiber column ($FIBERBIN not built: needs libboost-fiber-dev, scripts/setup.sh --for-benchmarks)" >&2
 fi
 [ -x "$GORO" ] || { echo "missing $GORO" >&2; exit 2; }
 if [ "$HAVE_GO" = 1 ] && [ ! -x "$GOBIN" ]; then echo "missing $GOBIN" >&2; exit 2; fi

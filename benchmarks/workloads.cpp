@@ -1,8 +1,8 @@
-// goro_bench: the peer-baseline workloads (shared/peers/WORKLOADS.md) on goro.
+// goro_bench: the benchmark workloads (benchmarks/README.md, "Workloads") on goro.
 //
 //   goro_bench <skynet|spawn|pingpong|buffered|select|parked|pipepingpong> [key=value ...]
 //     procs=N     worker threads (goro::Config::workers), default 2
-//     n=N         iteration count (per workload default as in WORKLOADS.md)
+//     n=N         iteration count (per workload default as in benchmarks/README.md)
 //     skynet:     chan=unbuf|buf (buf = capacity 16), size=1000000 (leaves; a power of 10)
 //     buffered:   p=producers c=consumers cap=capacity (default 1, 1, 128)
 //     select:     cap=capacity of both channels (default 0 = unbuffered)
@@ -13,8 +13,8 @@
 // Prints one line of space-separated key=value pairs, in the format of the Go and
 // Boost.Fiber peers, with impl=goro; exits non-zero when a result is wrong.
 //
-// Timing rule (WORKLOADS.md): wall time on steady_clock, read inside the measuring task
-// (goro::run's main task), from just before the first task of the workload is spawned
+// Timing rule (benchmarks/README.md, "Workloads"): wall time on steady_clock, read
+// inside the measuring task (goro::run's main task), from just before the first task of the workload is spawned
 // until the result is in the measuring task's hands. Runtime start-up, worker creation
 // and teardown are excluded. After the clock stops, the measuring task waits (untimed)
 // for the workload's tasks to finish, so that goro::run's exit leak check sees none.

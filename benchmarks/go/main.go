@@ -1,9 +1,9 @@
-// gobench: goro's Go reference for the workloads of shared/peers/WORKLOADS.md, the
-// same workloads that benchmarks/workloads.cpp (goro_bench) runs on goro.
+// gobench: goro's Go version of the benchmark workloads (benchmarks/README.md,
+// "Workloads"), the same workloads that benchmarks/workloads.cpp (goro_bench) runs on goro.
 //
 //	gobench <skynet|spawn|pingpong|buffered|select|parked|pipepingpong> [key=value ...]
 //	  procs=N     GOMAXPROCS (default 2)
-//	  n=N         iteration count (defaults as in WORKLOADS.md)
+//	  n=N         iteration count (defaults as in benchmarks/README.md)
 //	  skynet:     chan=unbuf|buf (buf = capacity 16), size=1000000 (leaves, a power of 10)
 //	  buffered:   p=producers c=consumers cap=capacity (default 1, 1, 128)
 //	  select:     cap=capacity of both channels (default 0)

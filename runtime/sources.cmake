@@ -1,19 +1,32 @@
 target_sources(goro PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/api.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/blocking_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/clock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/condition_variable.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/config.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/deadlock.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/default_runtime.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/env.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/futex.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/idle.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/mutex_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/netpoll.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/once.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/park.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/proc.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/random.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/record_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/registry.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/runtime_list.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/rwmutex.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/scheduler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/semaphore.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/shutdown.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/signals.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/spawn.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/steal.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/switch.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/sync.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/timer_heap.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/thread_registry.cpp

@@ -108,12 +108,40 @@ TEST(EnvParse, DurationRejectsEverythingElseWithoutOverflowing) {
   }
 }
 
+TEST(EnvParse, BytesTakeAPowerOf1024Suffix) {
+  EXPECT_EQ(env::parse_bytes("GORO_X", "0"), 0u);
+  EXPECT_EQ(env::parse_bytes("GORO_X", "262144"), 262144u);
+  for (const char* k : {"256K", "256k", "256KiB"}) EXPECT_EQ(env::parse_bytes("GORO_X", k), 256u << 10) << k;
+  for (const char* m : {"3M", "3m", "3MiB"}) EXPECT_EQ(env::parse_bytes("GORO_X", m), 3u << 20) << m;
+  for (const char* g : {"2G", "2g", "2GiB"}) EXPECT_EQ(env::parse_bytes("GORO_X", g), std::size_t{2} << 30) << g;
+}
+
+TEST(EnvParse, BytesAndCountsRejectEverythingElse) {
+  for (const char* bad : {"", "-1", "+2", " 3", "3 ", "abc", "1.5K", "4KB", "4 K", "0x10",
+                          "99999999999999999999999", "17179869184G"}) {
+    SCOPED_TRACE(bad);
+    const std::string message = invalid_argument_of([&] { env::parse_bytes("GORO_X", bad); });
+    EXPECT_EQ(message, std::string("goro: GORO_X=\"") + bad +
+                           "\" is not valid: give a number of bytes, optionally with a K, M or G "
+                           "suffix (powers of 1024), e.g. 262144 or 256K");
+  }
+  for (const char* bad : {"", "-1", "abc", "4K", "1.0", "99999999999999999999999"}) {
+    SCOPED_TRACE(bad);
+    const std::string message = invalid_argument_of([&] { env::parse_count("GORO_X", bad); });
+    EXPECT_EQ(message, std::string("goro: GORO_X=\"") + bad +
+                           "\" is not valid: give a whole number, e.g. 100000 (0: no limit)");
+  }
+  EXPECT_EQ(env::parse_count("GORO_X", "100000"), 100000u);
+}
+
 TEST(EnvParse, ReadGivesNulloptWhenUnset) {
   ::unsetenv("GORO_TEST_UNSET_VARIABLE");
   EXPECT_FALSE(env::read_unsigned("GORO_TEST_UNSET_VARIABLE", 0, 1));
   EXPECT_FALSE(env::read_bool("GORO_TEST_UNSET_VARIABLE"));
   EXPECT_FALSE(env::read_choice("GORO_TEST_UNSET_VARIABLE", {"a"}));
   EXPECT_FALSE(env::read_duration("GORO_TEST_UNSET_VARIABLE", 1s, {0ns, 1h}));
+  EXPECT_FALSE(env::read_count("GORO_TEST_UNSET_VARIABLE"));
+  EXPECT_FALSE(env::read_bytes("GORO_TEST_UNSET_VARIABLE"));
   ScopedEnv set("GORO_TEST_UNSET_VARIABLE", "");
   EXPECT_THROW(env::read_bool("GORO_TEST_UNSET_VARIABLE"), std::invalid_argument);
 }

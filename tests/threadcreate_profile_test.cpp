@@ -44,7 +44,7 @@ TEST(ThreadcreateProfile, ListsEveryWorkerThreadUnderItsCreatingCall) {
   goro::run([&] { text = profile("threadcreate", 1); }, cfg);
   EXPECT_EQ(count_created_by(text, "goro worker"), 3) << text;
   EXPECT_NE(text.find("goro::detail::Runtime::start()+0x0\t"), std::string::npos) << text;
-  EXPECT_NE(text.find("scheduler.cpp:"), std::string::npos) << text;
+  EXPECT_NE(text.find("proc.cpp:"), std::string::npos) << text;
   // Every listed thread is counted in the total (workers, the wait-clock ticker, ...).
   std::size_t sum = 0;
   const std::regex record("\n([0-9]+) @");

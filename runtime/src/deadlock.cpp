@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "goro/detail/report.hpp"
 #include "log.hpp"
 #include "registry.hpp"
+#include "runtime_list.hpp"
 #include "scheduler.hpp"
 
 namespace goro::detail {
@@ -395,6 +397,68 @@ std::shared_ptr<const std::string> wait_unless_deadlocked(std::atomic<std::uint3
     poll_detector(settings);
   }
   return delist(&self);
+}
+
+// ---------------------------------------------------------------- settings and runtimes
+
+// The longest grace period GORO_DEADLOCK_MS takes: a day (86400000); 0 turns detection off.
+constexpr std::uint64_t kMaxDeadlockGraceMs = 86'400'000;
+
+std::int64_t deadlock_grace_ns() {
+  static const std::int64_t grace = [] {
+    const std::uint64_t ms =
+        env::read_unsigned("GORO_DEADLOCK_MS", 0, kMaxDeadlockGraceMs).value_or(1000);
+    return static_cast<std::int64_t>(ms) * 1'000'000;
+  }();
+  return grace;
+}
+
+bool all_quiescent(std::uint64_t* signature) noexcept {
+  std::lock_guard guard(g_runtimes_mutex);
+  for (const Runtime* rt : *g_runtimes) {
+    *signature = mix_signature(*signature, rt->id());
+    if (!rt->quiescent(signature)) return false;
+  }
+  return true;
+}
+
+DeadlockSettings deadlock_settings() noexcept {
+  std::optional<DeadlockPolicy> policy;
+  std::optional<std::chrono::milliseconds> grace;
+  {
+    std::lock_guard guard(g_runtimes_mutex);
+    for (const Runtime* rt : *g_runtimes) {  // oldest first: the last one setting a field wins
+      if (rt->config().deadlock_policy) policy = rt->config().deadlock_policy;
+      if (rt->config().deadlock_grace) grace = rt->config().deadlock_grace;
+    }
+  }
+  DeadlockSettings settings;
+  if (policy) {
+    settings.policy = *policy;
+  } else {
+    try {
+      settings.policy = deadlock_policy_from_env();
+    } catch (const std::invalid_argument& e) {
+      // Only reachable with no runtime alive (a runtime rejects it when it starts).
+      static std::once_flag logged;
+      std::call_once(logged, [&] { logger().error("{} Using proven.", e.what()); });
+    }
+  }
+  if (!grace) {
+    try {
+      settings.grace_ns = deadlock_grace_ns();
+    } catch (const std::invalid_argument& e) {
+      // As for the policy: a runtime rejects it when it starts; a plain thread's wait
+      // throws it (park_thread); here the default applies.
+      static std::once_flag logged;
+      std::call_once(logged, [&] { logger().error("{} Using 1000 ms.", e.what()); });
+      settings.grace_ns = 1'000'000'000;
+    }
+  } else {  // saturated: a grace too long for the clock is "never"
+    const auto ms = static_cast<std::int64_t>(grace->count());
+    settings.grace_ns = ms > kNeverNs / 1'000'000 ? kNeverNs : ms * 1'000'000;
+  }
+  return settings;
 }
 
 }  // namespace goro::detail

@@ -38,7 +38,7 @@
 //   leaves: a wake-up (word != 0) wins over a verdict.
 // - g_detector_lock (try_lock: one poller at a time) guards the episode and warning state.
 //   Lock order: g_detector_lock, then either g_blocked_lock or the runtimes' lock
-//   (scheduler.cpp), never both of those at once.
+//   (runtime_list.hpp), never both of those at once.
 #pragma once
 
 #include <atomic>
@@ -53,7 +53,7 @@
 namespace goro::detail {
 
 // The detector's settings: of the live runtimes, the last started that sets each field in
-// its Config, else the environment (scheduler.cpp).
+// its Config, else the environment (deadlock.cpp).
 struct DeadlockSettings {
   DeadlockPolicy policy = DeadlockPolicy::proven;
   std::int64_t grace_ns = 0;  // zero: off
@@ -70,6 +70,12 @@ DeadlockPolicy deadlock_policy_from_env();
 // why the deadlock was declared, the blocked threads and the dump of live tasks.
 std::shared_ptr<const std::string> wait_unless_deadlocked(std::atomic<std::uint32_t>* word,
                                                           const WaitSite* site, TaskId main_task);
+
+// Every runtime quiescent (Runtime::quiescent), with their activity mixed into *signature.
+bool all_quiescent(std::uint64_t* signature) noexcept;
+
+// $GORO_DEADLOCK_MS, read once (default 1000; 0: off); invalid: throws std::invalid_argument.
+std::int64_t deadlock_grace_ns();
 
 // Folds one activity counter into a signature (Runtime::quiescent).
 constexpr std::uint64_t mix_signature(std::uint64_t signature, std::uint64_t value) noexcept {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -158,6 +159,43 @@ std::chrono::nanoseconds parse_duration(std::string_view name, std::string_view 
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
 }
 
+namespace {
+std::size_t parse_size(std::string_view name, std::string_view value, bool bytes) {
+  std::size_t number = 0;
+  const char* const end_of_value = value.data() + value.size();
+  const auto [end, error] = std::from_chars(value.data(), end_of_value, number);
+  const std::string_view suffix(end, static_cast<std::size_t>(end_of_value - end));
+  std::size_t scale = 1;
+  bool valid = error == std::errc() && end != value.data();
+  if (valid && !suffix.empty()) {
+    if (bytes && (suffix == "K" || suffix == "k" || suffix == "KiB"))
+      scale = std::size_t{1} << 10;
+    else if (bytes && (suffix == "M" || suffix == "m" || suffix == "MiB"))
+      scale = std::size_t{1} << 20;
+    else if (bytes && (suffix == "G" || suffix == "g" || suffix == "GiB"))
+      scale = std::size_t{1} << 30;
+    else
+      valid = false;
+  }
+  if (valid && number > SIZE_MAX / scale) valid = false;
+  if (!valid)
+    throw std::invalid_argument(
+        "goro: " + std::string(name) + "=\"" + std::string(value) + "\" is not valid: give " +
+        (bytes ? "a number of bytes, optionally with a K, M or G suffix (powers of 1024), "
+                 "e.g. 262144 or 256K"
+               : "a whole number, e.g. 100000 (0: no limit)"));
+  return number * scale;
+}
+}  // namespace
+
+std::size_t parse_count(std::string_view name, std::string_view value) {
+  return parse_size(name, value, false);
+}
+
+std::size_t parse_bytes(std::string_view name, std::string_view value) {
+  return parse_size(name, value, true);
+}
+
 std::optional<std::string_view> get(const char* name) noexcept {
   const char* value = std::getenv(name);
   if (value == nullptr) return std::nullopt;
@@ -174,6 +212,16 @@ std::optional<bool> read_bool(const char* name) {
   auto value = get(name);
   if (!value) return std::nullopt;
   return parse_bool(name, *value);
+}
+
+std::optional<std::size_t> read_count(const char* name) {
+  if (auto value = get(name)) return parse_count(name, *value);
+  return std::nullopt;
+}
+
+std::optional<std::size_t> read_bytes(const char* name) {
+  if (auto value = get(name)) return parse_bytes(name, *value);
+  return std::nullopt;
 }
 
 std::optional<std::size_t> read_choice(const char* name,

@@ -6,6 +6,7 @@
 //   auto workers = env::read_unsigned("GORO_MAXPROCS", 1, kMaxWorkers);     // "4"
 //   auto period  = env::read_duration("GORO_TREND", std::chrono::seconds(1),  // "500ms", "2"
 //                                     {0ns, std::chrono::hours(24)});
+//   std::size_t stack = env::read_bytes("GORO_STACK_SIZE").value_or(0);         // "256K"
 //
 // A variable that is unset gives nullopt (the caller's default applies). A variable that
 // is set but does not parse, including one set to the empty string, throws
@@ -55,12 +56,22 @@ std::chrono::nanoseconds parse_duration(std::string_view name, std::string_view 
                                         std::chrono::nanoseconds bare_unit, DurationRange range,
                                         std::string_view other_forms = {});
 
+// A size, for the limits and sizes where 0 means "none" or "the default": a whole
+// number (parse_count), or a number of bytes optionally followed by K, M or G (or k, m,
+// g, KiB, MiB, GiB: powers of 1024; parse_bytes). Anything else, or a value that does
+// not fit a size_t, throws std::invalid_argument
+// "goro: GORO_X=\"value\" is not valid: give <the valid forms>".
+std::size_t parse_count(std::string_view name, std::string_view value);
+std::size_t parse_bytes(std::string_view name, std::string_view value);
+
 // getenv(name), or nullopt when unset.
 std::optional<std::string_view> get(const char* name) noexcept;
 
 // getenv + parse_*: nullopt when unset.
 std::optional<std::uint64_t> read_unsigned(const char* name, std::uint64_t min, std::uint64_t max);
 std::optional<bool> read_bool(const char* name);
+std::optional<std::size_t> read_count(const char* name);
+std::optional<std::size_t> read_bytes(const char* name);
 std::optional<std::size_t> read_choice(const char* name,
                                        std::initializer_list<std::string_view> choices);
 std::optional<std::chrono::nanoseconds> read_duration(const char* name,

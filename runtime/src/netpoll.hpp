@@ -1,7 +1,7 @@
 // runtime/src/netpoll.hpp — the poller: tasks park on fd readiness, not their threads
 // (Go's runtime/netpoll.go and netpoll_epoll.go).
 //
-//   // a task (goro::io::wait_readable):        // the scheduler (scheduler.cpp):
+//   // a task (goro::io::wait_readable):        // the scheduler (idle.hpp):
 //   netpoll.wait(fd, PollDir::read, deadline);  if (netpoll.has_waiters()) poll_if_due();
 //                                               // idle: netpoll.block(w, timer deadline, ...)
 //

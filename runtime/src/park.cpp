@@ -1,74 +1,76 @@
-// runtime/src/park.cpp — futexes, the plain-thread parker, init_waiter/wake, clocks,
-// the task registry. See goro/detail/park.hpp for the parking invariants.
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <climits>
-#include <cstdlib>
-#include <stdexcept>
-#include <string>
-#include <utility>
+// runtime/src/park.cpp — parking and waking: a task's park() (switch out until ready()),
+// a plain thread's (its futex, watched by the deadlock detector), the Waiter both use
+// (init_waiter/wake), task_yield, the calling thread's worker (this_worker) and the
+// globals park() reads (park_hooks.hpp).
+// See goro/detail/park.hpp for the parking invariants every primitive relies on.
+//
+// What it touches: the running task's record (its wait record) and its worker's release
+// step (Worker::release/release_arg, run by Runtime::execute after the switch); a plain
+// thread's ThreadParker; the thread-locals t_worker and t_spawn_origin.
+// Invariants:
+// - A parking task's release step runs on the worker's stack after the task is switched
+//   out and published as parked (Runtime::execute), so a waker that the release step
+//   lets in can ready the task at once: it never resumes a task still on its stack.
+// - Each wake() pairs with exactly one park(): the waker owns the claimed Waiter, and the
+//   waiter was queued by the park it ends. wake() reads the Waiter before waking anything:
+//   once woken, the sleeper may return and pop the Waiter's frame.
+// - The hot path (no hook on) is one load of g_park_hooks before switching and one after;
+//   everything else (block profile, stack capture, diag readers, unwinding) is behind it.
+// No locks.
+#include <execinfo.h>
 
 #include <memory>
-#include "env.hpp"
-#include "log.hpp"
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
 
 #include "deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
-#include "registry.hpp"
+#include "log.hpp"
+#include "park_hooks.hpp"
 #include "scheduler.hpp"
+#include "stack_pool.hpp"
+#include "switch.hpp"
+#include "wait_record.hpp"
 
 namespace goro::detail {
 
-// --------------------------------------------------------------------------- futexes
+std::atomic<std::int64_t> g_block_profile_rate_ns{0};
+// Alone on its cache line: every park reads it twice (park_hooks.hpp).
+alignas(64) std::atomic<std::uint64_t> g_park_hooks{0};
+std::atomic<BlockEventSink> g_block_event_sink{nullptr};
 
-void futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t expected) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-            nullptr, nullptr, 0);
+// ---------------------------------------------------------------------- thread state
+//
+// Here, with park(), its hottest caller: a call within one translation unit lets the
+// compiler see which registers this_worker() leaves alone.
+
+namespace {
+thread_local Worker* t_worker = nullptr;
+thread_local std::uint64_t t_spawn_origin = 0;
+}  // namespace
+
+__attribute__((noinline)) Worker* this_worker() noexcept {
+  Worker* w = t_worker;
+  asm volatile("" ::: "memory");
+  return w;
 }
 
-void futex_wait_for(std::atomic<std::uint32_t>* word, std::uint32_t expected,
-                    long long timeout_ns) noexcept {
-  if (timeout_ns < 0) return futex_wait(word, expected);
-  timespec ts{static_cast<time_t>(timeout_ns / 1'000'000'000),
-              static_cast<long>(timeout_ns % 1'000'000'000)};
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected,
-            &ts, nullptr, 0);
+Worker* set_this_worker(Worker* w) noexcept { return std::exchange(t_worker, w); }
+std::uint64_t thread_spawn_origin() noexcept { return t_spawn_origin; }
+void set_thread_spawn_origin(std::uint64_t origin) noexcept { t_spawn_origin = origin; }
+
+std::uint64_t current_origin() noexcept {
+  Worker* w = this_worker();
+  return (w && w->current) ? w->current->origin : t_spawn_origin;
 }
 
-void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, count,
-            nullptr, nullptr, 0);
-}
-
-void FutexLock::lock_slow() noexcept {
-  for (int spin = 0; spin < 100; ++spin) {
-    cpu_relax();
-    std::uint32_t expected = 0;
-    if (state_.load(std::memory_order_relaxed) == 0 &&
-        state_.compare_exchange_weak(expected, 1, std::memory_order_acquire,
-                                     std::memory_order_relaxed))
-      return;
-  }
-  // Mark contended (2) and sleep until the holder's unlock wakes us.
-  while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
-}
-
-// ---------------------------------------------------------------------------- clocks
-
-std::int64_t now_ns() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-std::int64_t coarse_now_ns() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+const TaskRecord* current_task_record_for_signal() noexcept {
+  Worker* w = t_worker;
+  return w ? w->current : nullptr;
 }
 
 // --------------------------------------------------------------------- thread parker
@@ -83,8 +85,6 @@ namespace {
 thread_local ThreadParker t_parker;
 }
 
-// ------------------------------------------------------------------ deadlock detection
-//
 // A plain thread blocked in goro waits through the deadlock detector (deadlock.hpp): it
 // returns when woken, or throws DeadlockDetected when a verdict condemns it. The verdict's
 // text waits here for throw_deadlock().
@@ -93,25 +93,14 @@ namespace {
 thread_local std::shared_ptr<const std::string> t_deadlock_verdict;
 }  // namespace
 
-// The longest grace period GORO_DEADLOCK_MS takes: a day (86400000); 0 turns detection off.
-constexpr std::uint64_t kMaxDeadlockGraceMs = 86'400'000;
-
-std::int64_t deadlock_grace_ns() {
-  static const std::int64_t grace = [] {
-    const std::uint64_t ms =
-        env::read_unsigned("GORO_DEADLOCK_MS", 0, kMaxDeadlockGraceMs).value_or(1000);
-    return static_cast<std::int64_t>(ms) * 1'000'000;
-  }();
-  return grace;
-}
-
 namespace {
 // A plain thread's wait found GORO_DEADLOCK_MS invalid: the message of the
 // std::invalid_argument that throw_deadlock() throws instead of goro::Deadlock.
 thread_local std::string t_invalid_setting;
 }  // namespace
 
-void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
+// Never inlined into park(): its frame would make every task's park push more registers.
+__attribute__((noinline)) void park_thread(void (*release)(void*), void* arg, const WaitSite& site) {
   ThreadParker& parker = t_parker;
   try {
     (void)deadlock_grace_ns();
@@ -168,55 +157,155 @@ GORO_HOT_PATH void wake(const Waiter& w) noexcept {
   }
 }
 
-namespace {
-// Zero until first used; a constant initialiser, so reading it needs no guard.
-thread_local std::uint32_t t_random_state = 0;
+// ------------------------------------------------------------------------- tasks
 
-__attribute__((noinline, cold)) std::uint32_t random_seed() noexcept {
-  std::uint64_t seed = reinterpret_cast<std::uintptr_t>(&t_parker) ^
-                       static_cast<std::uint64_t>(now_ns());
-  seed ^= seed >> 33;
-  seed *= 0xff51afd7ed558ccdULL;
-  seed ^= seed >> 33;
-  const auto s = static_cast<std::uint32_t>(seed);
-  return s == 0 ? 0x9e3779b9u : s;
+namespace {
+
+// A parking task whose stack has no guard: reports an overflow if the canary below the
+// stack is broken or the stack pointer is below the stack (a frame still live that
+// reaches into the slot below).
+// (This function's own frame stands for the stack pointer: it lies below the parker's.)
+__attribute__((noinline, cold)) void check_unguarded_stack(TaskRecord* t) noexcept {
+  if (!StackPool::canary_intact({t->stack, t->stack_guarded}))
+    report_stack_overflow(t, OverflowEvidence::canary);
+  if (static_cast<const std::byte*>(__builtin_frame_address(0)) < t->stack + StackPool::guard_size())
+    report_stack_overflow(t, OverflowEvidence::stack_pointer);
 }
+
+// Fills t's stack buffer (allocated on first use) with the return addresses of the
+// parking task; returns the depth to publish (0 when out of memory). No diag reader
+// looks at pcs now: t is running, so its wait site is null (wait_record.hpp).
+__attribute__((noinline, cold)) std::uint32_t capture_wait_stack(TaskRecord* t) noexcept {
+  if (!t->wait_stack) t->wait_stack.reset(new (std::nothrow) WaitStack);
+  if (!t->wait_stack) return 0;
+  int n = ::backtrace(t->wait_stack->pcs, WaitStack::kMaxFrames);
+  return n > 0 ? static_cast<std::uint32_t>(n) : 0;
+}
+
 }  // namespace
 
-std::uint32_t fast_random() noexcept {
-  // xorshift32, seeded per thread from its address and the clock.
-  std::uint32_t& state = t_random_state;
-  if (state == 0) [[unlikely]] state = random_seed();
-  std::uint32_t x = state;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  state = x;
-  return x;
+namespace {
+
+// The body of park() for a task while a hook is on (park_hooks.hpp): checks for
+// unwinding, and
+// - `timed` (the block profile is on) adds a precise clock read before and after and
+//   hands the event to diag's sink (profiling_hooks.hpp);
+// - `capture` (Config::capture_stacks) calls backtrace() before publishing.
+template <bool timed, bool capture>
+__attribute__((always_inline)) inline void park_task_hooked(Worker* w, const WaitSite& site,
+                                                            void (*release)(void*),
+                                                            void* release_arg,
+                                                            std::int64_t block_rate_ns) {
+  TaskRecord* t = w->current;
+  Runtime* rt = t->runtime;
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) {
+    if (release) release(release_arg);
+    throw_task_unwind(w, t);
+  }
+  if (!t->stack_guarded) check_unguarded_stack(t);
+#if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
+  if constexpr (capture)
+    t->wait_stack_depth.store(static_cast<std::uint8_t>(capture_wait_stack(t)),
+                              std::memory_order_relaxed);
+  publish_wait(t, site);
+#endif
+  w->release = release;
+  w->release_arg = release_arg;
+  std::int64_t parked_at = 0;
+  if constexpr (timed) parked_at = now_ns();
+  switch_out(w, AfterSwitch::park);
+  if constexpr (timed) {
+    const std::int64_t blocked_ns = now_ns() - parked_at;
+    // Pinned-free: the site is our caller's, t is ourselves; both alive.
+    if (BlockEventSink sink = g_block_event_sink.load(std::memory_order_acquire))
+      sink(site, *t, blocked_ns, block_rate_ns);
+  }
+#if !defined(GORO_NO_WAIT_RECORDING)
+  end_wait(t);
+#endif
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
 }
 
-// -------------------------------------------------------------------------- registry
-
-RegistryShard* registry_shards() noexcept {
-  static RegistryShard shards[kRegistryShards];
-  return shards;
+__attribute__((noinline, cold)) void park_task_hooked(Worker* w, const WaitSite& site,
+                                                      void (*release)(void*), void* release_arg) {
+  const std::int64_t block_rate_ns = g_block_profile_rate_ns.load(std::memory_order_relaxed);
+  const bool capture = w->current->runtime->config().capture_stacks;
+  if (block_rate_ns != 0) {
+    if (capture)
+      park_task_hooked<true, true>(w, site, release, release_arg, block_rate_ns);
+    else
+      park_task_hooked<true, false>(w, site, release, release_arg, block_rate_ns);
+  } else if (capture) {
+    park_task_hooked<false, true>(w, site, release, release_arg, 0);
+  } else {
+    park_task_hooked<false, false>(w, site, release, release_arg, 0);
+  }
 }
 
-void registry_add(TaskRecord* t) noexcept {
-  RegistryShard& shard = registry_shards()[t->reg_shard];
-  std::lock_guard guard(shard.lock);
-  t->reg_prev = nullptr;
-  t->reg_next = shard.head;
-  if (shard.head) shard.head->reg_prev = t;
-  shard.head = t;
+// A hook came on while the task was parked (park_hooks.hpp): the rest of end_wait and
+// of the unwinding check.
+__attribute__((noinline, cold)) void resume_hooked(TaskRecord* t, std::uint64_t hooks) {
+#if !defined(GORO_NO_WAIT_RECORDING)
+  end_wait_hooked(t, hooks);
+#else
+  (void)hooks;
+#endif
+  if (t->runtime->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
 }
 
-void registry_remove(TaskRecord* t) noexcept {
-  RegistryShard& shard = registry_shards()[t->reg_shard];
-  std::lock_guard guard(shard.lock);
-  if (t->reg_prev) t->reg_prev->reg_next = t->reg_next; else shard.head = t->reg_next;
-  if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
-  t->reg_prev = t->reg_next = nullptr;
+}  // namespace
+
+GORO_HOT_PATH void park(const WaitSite& site, void (*release)(void*), void* release_arg) {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    park_thread(release, release_arg, site);
+    return;
+  }
+  // No hook on (the default): no profile, no stack capture, no diag reader, no runtime
+  // unwinding (so this task cannot be asked to unwind: the unwinder sets its lane before
+  // it resumes anything). One load and branch here and one after resuming.
+  if (park_hooks() != 0) [[unlikely]] {
+    park_task_hooked(w, site, release, release_arg);
+    return;
+  }
+  TaskRecord* t = w->current;
+#if !defined(GORO_NO_WAIT_RECORDING)  // compiled out only to measure its cost
+  publish_wait(t, site);
+#endif
+  if (!t->stack_guarded) [[unlikely]] check_unguarded_stack(t);
+  w->release = release;
+  w->release_arg = release_arg;
+  switch_out(w, AfterSwitch::park);
+  // end_wait(t), with its check merged into the unwinding one.
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // wait_record.hpp: membarrier
+  if (const std::uint64_t hooks = park_hooks(); hooks != 0) [[unlikely]] resume_hooked(t, hooks);
 }
+
+void task_yield() {
+  Worker* w = this_worker();
+  if (w == nullptr || w->current == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  TaskRecord* t = w->current;
+  Runtime* rt = t->runtime;
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(w, t);
+  switch_out(w, AfterSwitch::yield);
+  if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
+}
+
+TaskRecord* current_task_record() noexcept {
+  Worker* w = this_worker();
+  return w ? w->current : nullptr;
+}
+
+void ready_task(TaskRecord* t) noexcept { t->runtime->ready(t); }
 
 }  // namespace goro::detail
+
+namespace goro {
+
+// Here, not with the rest of the API (api.cpp): task_yield inlines into it.
+void yield() { detail::task_yield(); }
+
+}  // namespace goro

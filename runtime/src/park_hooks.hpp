@@ -6,7 +6,7 @@
 // them so park() pays one load and one predictable branch before switching out, and one
 // after resuming, and sends everything else to a cold path that looks closer.
 //
-//   if (g_park_hooks.load(relaxed) != 0) [[unlikely]] -> cold path (scheduler.cpp)
+//   if (g_park_hooks.load(relaxed) != 0) [[unlikely]] -> cold path (park.cpp)
 //
 // Invariants:
 // - The word is a sum of 16-bit counters (lanes), each changed only by atomic adds and

@@ -1,17 +1,18 @@
 // runtime/src/scheduler.hpp — the M:N scheduler: workers, run queues, idle parking, timers.
 //
 // Structure (Go's proc.go, simplified):
-// - Each Worker is one OS thread with a local run queue (a 256-slot ring: the owner
-//   pushes and pops, thieves steal half with a CAS on head) and a `runnext` slot. A task
-//   readied or spawned by a running task goes to runnext, so a ping-ponging pair or a
-//   spawn tree stays on one worker and runs depth-first.
+// - Each Worker is one OS thread with a local run queue (run_queue.hpp: a 256-slot ring;
+//   the owner pushes and pops, thieves steal half with a CAS on head) and a `runnext`
+//   slot. A task readied or spawned by a running task goes to runnext, so a ping-ponging
+//   pair or a spawn tree stays on one worker and runs depth-first.
 // - A global queue (moodycamel ConcurrentQueue) takes work from plain threads and the
 //   overflow of full local queues; every 61st schedule looks there first (fairness).
 // - Stealing keeps talking tasks together: a thief leaves a busy worker's runnext alone
 //   for 3 us (Go's runqgrab), and its queue while the owner would drain it within
 //   ~100 us anyway (Runtime::worth_stealing); long queues and stalled owners are
 //   stolen from at once.
-// - An idle worker spins briefly (stealing), then parks on its futex. No lost wake-ups:
+// - An idle worker spins briefly (stealing), then sleeps on its futex, or in the poller
+//   (idle.hpp, which holds the wake-up protocol). No lost wake-ups:
 //     producer:  push task; seq_cst fence; if idle_count > 0 && spinning == 0: wake one
 //                (a push into runnext is a seq_cst exchange, which serves as the fence)
 //     idler:     idle_count++ (seq_cst); re-check every queue and the timers; then sleep
@@ -28,11 +29,20 @@
 //   exceed a limit for long, and a failed spawn leaves no trace. Without limits nothing
 //   is counted (the spawn path checks one bool).
 //
-// Lock discipline: idle_lock guards idle_workers; the timer heap's lock is its own. Neither
-// is held while running tasks or timer callbacks.
+// Where it is (Go's runtime split): config.cpp (Config from the environment), proc.cpp
+// (construction, ready, the worker loop, execute), spawn.cpp (create_task, limits),
+// steal.cpp, idle.{hpp,cpp} (sleep and wake-up, the poller's seat), switch.{hpp,cpp}
+// (task <-> worker switches, task entry and unwinding), park.cpp (park, yield, wake),
+// shutdown.cpp (run()'s end, process exit), default_runtime.cpp, api.cpp (goro::run,
+// sleep_for, ...), runtime_list.{hpp,cpp} (every live runtime).
+//
+// Lock discipline: IdleWorkers::lock_ guards its list of idle workers; the timer heap's
+// lock is its own; g_runtimes_mutex (runtime_list.hpp) guards the list of runtimes and
+// workers_ while start() fills it. None is held while running tasks or timer callbacks.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <concurrentqueue/concurrentqueue.h>
 #include <cstdint>
@@ -47,10 +57,13 @@
 #include "goro/detail/origin.hpp"
 #include "goro/detail/timer.hpp"
 #include "blocking_pool.hpp"
+#include "deadlock.hpp"
 #include "goro/runtime.hpp"
+#include "idle.hpp"
 #include "netpoll.hpp"
 #include "profiling_hooks.hpp"
 #include "registry.hpp"
+#include "run_queue.hpp"
 #include "task.hpp"
 #include "timer_heap.hpp"
 
@@ -59,33 +72,6 @@ namespace goro::detail {
 class Runtime;
 class StackPool;
 class RecordPool;
-
-// Go's runq: single producer (the owner), multiple consumers (owner + thieves).
-class RunQueue {
- public:
-  static constexpr std::uint32_t kSize = 256;
-  bool push(TaskRecord* t) noexcept;  // owner only; false when full
-  TaskRecord* pop() noexcept;         // owner only
-  // Moves about half of this queue into `into` (which must be empty and owned by the
-  // caller); returns one of the stolen tasks to run now, or nullptr.
-  TaskRecord* steal_into(RunQueue& into) noexcept;
-  // Owner only: moves half of the queue plus `extra` into `out` (for the global queue).
-  std::uint32_t take_half(TaskRecord** out) noexcept;
-  // Racy views for thieves deciding whether to steal: tasks queued, and how many the
-  // owner (or a thief) has taken so far.
-  std::uint32_t size_hint() const noexcept {
-    return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
-  }
-  std::uint32_t taken_hint() const noexcept { return head_.load(std::memory_order_relaxed); }
-  bool empty() const noexcept {
-    return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
-  }
-
- private:
-  std::atomic<std::uint32_t> head_{0};
-  std::atomic<std::uint32_t> tail_{0};
-  std::atomic<TaskRecord*> slots_[kSize]{};
-};
 
 // What the task that just switched out asks its worker to do, on the worker's stack.
 enum class AfterSwitch : std::uint8_t { none, park, yield, finish };
@@ -157,8 +143,8 @@ class Runtime {
   bool quiescent(std::uint64_t* signature) const noexcept;
   std::uint64_t id() const noexcept { return id_; }
   // Adds this runtime's spawns and context switches to *stats (profiling_hooks.hpp).
-  // Caller holds the runtimes' registry lock (scheduler.cpp), which start() takes while
-  // it fills workers_.
+  // Caller holds g_runtimes_mutex (runtime_list.hpp), which start() takes while it
+  // fills workers_.
   void add_stats(RuntimeStats* stats) const noexcept;
 
   // run(): wait for the main task, report leftovers, stop workers, unwind, join.
@@ -180,7 +166,7 @@ class Runtime {
   LeakPolicy leak_policy() const noexcept { return leak_policy_; }
   // Stops and joins the workers (run(), when its main task cannot be spawned).
   void stop_workers();
-  Netpoll& netpoll() noexcept { return netpoll_; }
+  Netpoll& netpoll() noexcept { return idle_.poller(); }
   BlockingPool& blocking_pool() noexcept { return *blocking_pool_; }
 
   // The main task signals this when it returns (run()).
@@ -195,10 +181,6 @@ class Runtime {
   TaskRecord* steal_runnext(Worker* victim) noexcept;
   bool worth_stealing(const Worker* victim) noexcept;
   void push_local(Worker* w, TaskRecord* t) noexcept;
-  void wake_idle_if_needed() noexcept;
-  void wake_idle_if_needed_after_fence() noexcept;  // the push was a seq_cst RMW
-  void wake_one_idle() noexcept;
-  void wake_all_idle() noexcept;
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
   void ready_polled(PollBatch& batch) noexcept;
@@ -213,6 +195,8 @@ class Runtime {
   void warn_soft_limit(std::size_t tasks);
   [[noreturn]] void throw_exhausted(const std::source_location& where, std::string what);
   std::string top_spawn_sites(std::size_t n) const;
+  // How long run()'s end waits for goro::blocking calls still running before reporting them.
+  static constexpr std::chrono::seconds kBlockingShutdownWait{2};
   void wait_for_main_or_deadlock();
   void unwind_all_tasks();
   std::size_t report_leftovers();
@@ -232,16 +216,11 @@ class Runtime {
   std::vector<std::unique_ptr<Worker>> workers_;
   moodycamel::ConcurrentQueue<TaskRecord*> global_;
 
-  std::atomic<int> idle_count_{0};
-  std::atomic<int> spinning_count_{0};
-  FutexLock idle_lock_;                // guards idle_workers_
-  std::vector<Worker*> idle_workers_;
-
   TimerHeap timers_;
 
   // goro::blocking's threads; released (never deleted) if a call outlives the runtime.
   std::unique_ptr<BlockingPool> blocking_pool_;
-  Netpoll netpoll_;  // fd readiness (netpoll.hpp): busy workers poll it, one idle worker sleeps in it
+  IdleWorkers idle_;  // idle workers, and the poller they sleep in (idle.hpp)
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> unwinding_{false};
@@ -261,10 +240,7 @@ struct MainClosure {
   void operator()() const { (*fn)(); }
 };
 
-void park_thread(void (*release)(void*), void* arg, const WaitSite& site);  // park.cpp
-// Deadlock detection (deadlock.hpp): every runtime quiescent, with the activity signature.
-bool all_quiescent(std::uint64_t* signature) noexcept;
-std::int64_t deadlock_grace_ns();  // $GORO_DEADLOCK_MS (default 1000; 0: off); invalid: throws
+void park_thread(void (*release)(void*), void* arg, const WaitSite& site);
 void task_yield();
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;
@@ -272,6 +248,8 @@ TaskRecord* current_task_record() noexcept;
 // The worker the calling thread runs (nullptr on plain threads). Never inlined: a task
 // may resume on another thread, and a cached thread-local address would be stale.
 Worker* this_worker() noexcept;
+// Makes the calling thread run `w` (nullptr: none); returns the worker it ran before.
+Worker* set_this_worker(Worker* w) noexcept;
 
 // The runtime of the calling task, else the default runtime (started on first use).
 Runtime& current_or_default_runtime();

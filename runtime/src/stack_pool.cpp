@@ -408,7 +408,7 @@ const std::byte* StackPool::guard_slot_of(const void* addr) noexcept {
 
 // ---------------------------------------------------------------- overflow reporting
 
-const TaskRecord* current_task_record_for_signal() noexcept;  // scheduler.cpp
+const TaskRecord* current_task_record_for_signal() noexcept;  // park.cpp
 
 namespace {
 

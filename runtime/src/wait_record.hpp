@@ -6,7 +6,7 @@
 // locked instruction, no fence). The readers (diag snapshots) are rare and pay for the
 // synchronisation with an asymmetric barrier.
 //
-//   // writer (scheduler.cpp, park):        // reader (diag.cpp):
+//   // writer (park.cpp, park):             // reader (diag.cpp):
 //   publish_wait(t, site);                  WaitRecordReaders scope;   // once per snapshot
 //   switch_out(...);                        registry_for_each([&](const TaskRecord& t) {
 //   end_wait(t);                              read_wait_record(t, [&](const WaitRecordCopy& r) {

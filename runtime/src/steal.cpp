@@ -1,0 +1,100 @@
+// runtime/src/steal.cpp — work stealing: a worker out of work takes half of another
+// worker's run queue, or, as a last resort, its runnext (Go's runqsteal / runqgrab).
+//
+// Touches other workers' runq (RunQueue::steal_into: a CAS on their head) and runnext (a
+// CAS), and the thief's own runq; reads victims' queue hints racily.
+// Invariants: a stolen task is taken by exactly one CAS, so it is run by one worker; a
+// thief steals only into its own, empty queue. Two heuristics keep tasks that talk to
+// each other on one CPU (they cost only latency, never correctness):
+// - a busy victim's runnext is left alone for kRunnextStealDelayNs (steal_runnext);
+// - a queue its owner drains within kDrainNs is left to it (worth_stealing).
+// No locks.
+#include <cstdint>
+
+#include "goro/detail/futex_lock.hpp"
+#include "goro/detail/park.hpp"
+#include "goro/detail/timer.hpp"
+#include "scheduler.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+// How long a thief leaves a busy victim's runnext alone (steal_runnext).
+constexpr std::int64_t kRunnextStealDelayNs = 3000;
+// Below this estimated drain time a busy worker's queue is left to it (worth_stealing):
+// at most this much parallelism is given up, against a CPU's worth of cache misses and
+// lock contention for tasks that talk to each other. (Measured, buffered 4p/4c at
+// procs=2: 60 us gives 22 ns per item, 120 us 17, stealing at once 66.)
+constexpr std::int64_t kDrainNs = 100'000;
+
+// Spins (politely) until read() returns something other than `seen`, or `ns` have
+// passed; true when it kept returning `seen`.
+template <class Read, class T>
+bool stays_for(Read read, T seen, std::int64_t ns) noexcept {
+  const std::int64_t give_up = now_ns() + ns;
+  do {
+    for (int i = 0; i < 20; ++i) cpu_relax();
+    if (read() != seen) return false;
+  } while (now_ns() < give_up);
+  return true;
+}
+
+}  // namespace
+
+// A task sits in runnext because the victim's running task readied it, and that task
+// usually parks moments later (a hand-off: a channel send to a waiting receiver, a
+// producer about to fill its buffer), after which the victim runs it on a warm cache.
+// Stealing it at once splits the pair across CPUs, where every later channel operation
+// bounces the channel's cache lines. So, as Go's runqgrab does, give the victim a few
+// microseconds to take it first; a task that is still there after that is stolen.
+TaskRecord* Runtime::steal_runnext(Worker* victim) noexcept {
+  TaskRecord* seen = victim->runnext.load(std::memory_order_relaxed);
+  if (seen == nullptr) return nullptr;
+  const auto runnext = [victim] { return victim->runnext.load(std::memory_order_relaxed); };
+  if (!stays_for(runnext, seen, kRunnextStealDelayNs)) return nullptr;
+  if (victim->runnext.compare_exchange_strong(seen, nullptr, std::memory_order_acq_rel))
+    return seen;
+  return nullptr;
+}
+
+// Whether a thief should take from `victim`'s queue now. Tasks in a queue that its owner
+// drains quickly will run within microseconds on a CPU whose cache has them (typically
+// tasks a channel operation just readied, which will talk to the same channel); moving
+// them gains little and makes both CPUs fight over that channel's cache lines. So the
+// thief estimates the drain time: it waits up to kDrainNs / queued for the owner to take
+// a task; if the owner does, draining takes about queued x that wait < kDrainNs, and the
+// queue is left alone. A long queue (a short wait) or a stalled owner is stolen from.
+bool Runtime::worth_stealing(const Worker* victim) noexcept {
+  const std::uint32_t queued = victim->runq.size_hint();
+  if (queued == 0) return false;
+  const std::int64_t wait_ns = kDrainNs / queued;
+  if (wait_ns < 1000) return true;
+  const std::uint32_t taken = victim->runq.taken_hint();
+  return stays_for([victim] { return victim->runq.taken_hint(); }, taken, wait_ns);
+}
+
+TaskRecord* Runtime::steal(Worker* w) {
+  const std::size_t n = workers_.size();
+  if (n < 2) return nullptr;
+  constexpr int kAttempts = 4;
+  std::uint64_t draining = 0;  // victims (by index, first 64) whose short queue is moving
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    const std::size_t start = fast_random() % n;
+    for (std::size_t k = 0; k < n; ++k) {
+      Worker* victim = workers_[(start + k) % n].get();
+      if (victim == w) continue;
+      const std::uint64_t bit = victim->index < 64 ? std::uint64_t{1} << victim->index : 0;
+      if (attempt == 0 && !worth_stealing(victim)) draining |= bit;
+      if (!(draining & bit))
+        if (TaskRecord* t = victim->runq.steal_into(w->runq)) return t;
+      // Last attempt: take the victim's runnext too, or a task readied by a worker that
+      // then stays busy for long would wait for it.
+      if (attempt == kAttempts - 1)
+        if (TaskRecord* t = steal_runnext(victim)) return t;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace goro::detail

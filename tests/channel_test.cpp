@@ -476,7 +476,7 @@ TEST(Types, MoveOnlyRangeFor) {
   c.send(std::make_unique<int>(2));
   c.send(nullptr);
   c.close();
-  // API.md: "for (T v : ch)" with a move-only T: the iterator must hand out an rvalue.
+  // "for (T v : ch)" must work for a move-only T: the iterator hands out an rvalue.
   EXPECT_TRUE(kRangeYieldsRvalues<std::unique_ptr<int>>) << "for (std::unique_ptr<int> v : ch) does not compile";
   int sum = 0, nulls = 0;
   for (auto&& p : c) {

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "goro_test.hpp"
+#include "raw_http.hpp"
 
 namespace {
 
@@ -76,41 +77,11 @@ std::size_t open_fds() {
   return n;
 }
 
-int connect_raw(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  timeval tv{static_cast<time_t>(gt::kWatchdog.count()), 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-std::string read_reply(int fd) {
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-  return reply;
-}
-
-// Sends `request` on a fresh connection and reads the reply until the server closes it.
-std::string http_exchange(int port, const std::string& request) {
-  int fd = connect_raw(port);
-  if (fd < 0) return "";
-  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply = read_reply(fd);
-  ::close(fd);
-  return reply;
-}
+using gt::connect_raw;
+using gt::read_reply;
 
 std::string get(int port, const std::string& path, const std::string& host_header) {
-  return http_exchange(port, "GET " + path + " HTTP/1.1\r\n" + host_header + "Connection: close\r\n\r\n");
+  return gt::raw_exchange(port, "GET " + path + " HTTP/1.1\r\n" + host_header + "Connection: close\r\n\r\n");
 }
 
 std::string local_host(int port) { return "Host: 127.0.0.1:" + std::to_string(port) + "\r\n"; }
@@ -156,11 +127,11 @@ TEST(DebugServerAttack, HugeHeadersAreCutOffAndMemoryStaysBounded) {
   auto strict = goro::diag::serve("127.0.0.1:0", small);
   const std::string over = "GET /metrics HTTP/1.1\r\n" + local_host(strict.port()) + "X-Filler: " +
                            std::string(1100, 'a') + "\r\nConnection: close\r\n\r\n";
-  EXPECT_TRUE(is_status(http_exchange(strict.port(), over), 431));
+  EXPECT_TRUE(is_status(gt::raw_exchange(strict.port(), over), 431));
   // A body over max_request_bytes is refused without being read.
   const std::string big_body = "POST /debug/goro/trend HTTP/1.1\r\n" + local_host(strict.port()) +
                                "Content-Length: 1000000000\r\nConnection: close\r\n\r\n";
-  EXPECT_TRUE(is_status(http_exchange(strict.port(), big_body), 413));
+  EXPECT_TRUE(is_status(gt::raw_exchange(strict.port(), big_body), 413));
 }
 
 // Four clients each send a request one byte at a time, never finishing it. Each is cut
@@ -327,7 +298,7 @@ TEST(DebugServerAttack, StateChangingRoutesArePostOnly) {
   EXPECT_NE(get_quit.find("Allow: POST\r\n"), std::string::npos) << get_quit;
   EXPECT_EQ(quits.load(), 0);
   auto post = [&](const std::string& path, const std::string& extra) {
-    return http_exchange(port, "POST " + path + " HTTP/1.1\r\n" + local_host(port) + extra +
+    return gt::raw_exchange(port, "POST " + path + " HTTP/1.1\r\n" + local_host(port) + extra +
                               "Content-Length: 0\r\nConnection: close\r\n\r\n");
   };
   EXPECT_TRUE(is_status(post("/quit", "Origin: http://evil.example\r\n"), 403));

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "goro_test.hpp"
+#include "raw_http.hpp"
 
 namespace {
 
@@ -45,33 +46,8 @@ httplib::Client client_for(const goro::diag::DebugServer& s) {
   return c;
 }
 
-// A raw TCP connection to the server, for requests no well-behaved client sends.
-int connect_raw(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// Sends `request` and reads the reply until the server closes the connection.
-std::string raw_exchange(int port, const std::string& request) {
-  int fd = connect_raw(port);
-  if (fd < 0) return "";
-  timeval tv{static_cast<time_t>(gt::kWatchdog.count()), 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  (void)::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string reply;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  return reply;
-}
+using gt::connect_raw;
+using gt::raw_exchange;
 
 // Two tasks blocked in send_forever until the end of the scope.
 struct TwoBlockedSenders {

@@ -20,18 +20,7 @@ using namespace std::chrono_literals;
 namespace env = goro::detail::env;
 
 using gt::ScopedEnv;
-
-// The message of the std::invalid_argument f() throws ("" and a failure if none).
-template <class F>
-std::string invalid_argument_of(F f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no std::invalid_argument thrown";
-  return "";
-}
+using gt::invalid_argument_of;
 
 // Each rejection names the variable, the value as given and the valid forms.
 void expect_names(const std::string& message, const std::string& name, const std::string& value) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "go_pprof.hpp"
 #include "goro_test.hpp"
 
 namespace {
@@ -59,42 +60,6 @@ std::string gunzip(const std::string& gz) {
   inflateEnd(&zs);
   EXPECT_EQ(rc, Z_STREAM_END);
   return out;
-}
-
-// Go, if installed: the pprof the tests run is Go's own (go tool pprof).
-bool have_go() { return gt::run_command("command -v go >/dev/null 2>&1").exit_code == 0; }
-
-// Saves a profile to a file and runs `go tool pprof <args> <file>`.
-std::string go_pprof(const std::string& args, const std::string& data, int* status = nullptr) {
-  const std::string dir = ::testing::TempDir();
-  const std::string path = dir + "goro_pprof_" + std::to_string(getpid()) + ".pb.gz";
-  {
-    std::ofstream f(path, std::ios::binary);
-    f << data;
-  }
-  // pprof writes nothing for file inputs, but keep it out of $HOME anyway.
-  auto r = gt::run_command("PPROF_TMPDIR=" + dir + " go tool pprof " + args + " " + path + " 2>&1");
-  std::remove(path.c_str());
-  if (status) *status = r.exit_code;
-  return r.output;
-}
-
-// The first line of `text` that contains every one of `needles`.
-std::string line_with(const std::string& text, std::initializer_list<std::string> needles) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    bool all = true;
-    for (const auto& n : needles) all = all && line.find(n) != std::string::npos;
-    if (all) return line;
-  }
-  return "";
-}
-
-// The first number on a line (pprof -top's "flat" column).
-long long leading_number(const std::string& line) {
-  std::smatch m;
-  if (!std::regex_search(line, m, std::regex(R"(^\s*([0-9]+))"))) return -1;
-  return std::stoll(m[1]);
 }
 
 // Three tasks blocked in send_forever, two in recv_forever (named "reader"); released at
@@ -187,22 +152,23 @@ TEST(Pprof, GoroutineLeakProfileListsLeakedTasksOnly) {
 }
 
 TEST(Pprof, GoToolPprofReadsTheGoroutineProfile) {
-  if (!have_go()) GTEST_SKIP() << "go is not installed (scripts/setup.sh --with-go, or apt-get install golang-go)";
+  if (!gt::have_go()) GTEST_SKIP() << gt::kNoGo;
   BlockedTasks blocked;
   const std::string data = profile("goroutine", 0);
 
-  int status = -1;
   // -top -lines: one row per wait line, with the number of tasks blocked there.
-  std::string top = go_pprof("-top -lines", data, &status);
-  ASSERT_EQ(status, 0) << top;
+  const gt::CommandResult top_run = gt::go_pprof("-top -lines", data);
+  ASSERT_EQ(top_run.exit_code, 0) << top_run.output;
+  const std::string& top = top_run.output;
   EXPECT_NE(top.find("Type: goroutine"), std::string::npos) << top;
-  EXPECT_EQ(leading_number(line_with(top, {site(kSendLine), "send_forever"})), 3) << top;
-  EXPECT_EQ(leading_number(line_with(top, {site(kRecvLine), "recv_forever"})), 2) << top;
+  EXPECT_EQ(gt::leading_number(gt::line_with(top, {site(kSendLine), "send_forever"})), 3) << top;
+  EXPECT_EQ(gt::leading_number(gt::line_with(top, {site(kRecvLine), "recv_forever"})), 2) << top;
 
   // -traces: each aggregated stack with its count, labels, the wait site and the
   // "created by" frame below it.
-  std::string traces = go_pprof("-traces", data, &status);
-  ASSERT_EQ(status, 0) << traces;
+  const gt::CommandResult traces_run = gt::go_pprof("-traces", data);
+  ASSERT_EQ(traces_run.exit_code, 0) << traces_run.output;
+  const std::string& traces = traces_run.output;
   std::smatch m;
   EXPECT_TRUE(std::regex_search(traces, m, std::regex(R"(reason:\s+chan send\n\s+3\s+[^\n]*send_forever\n\s+created by [^\n]*BlockedTasks)")))
       << traces;
@@ -214,8 +180,9 @@ TEST(Pprof, GoToolPprofReadsTheGoroutineProfile) {
   // and pprof's heuristic would strip the source path down to after "/tests/").
   const std::string file = __FILE__;
   const std::string checkout = file.substr(0, file.rfind("/tests/"));
-  std::string list = go_pprof("-source_path=" + checkout + " -list send_forever", data, &status);
-  ASSERT_EQ(status, 0) << list;
+  const gt::CommandResult list_run = gt::go_pprof("-source_path=" + checkout + " -list send_forever", data);
+  ASSERT_EQ(list_run.exit_code, 0) << list_run.output;
+  const std::string& list = list_run.output;
   EXPECT_NE(list.find("ROUTINE ======================== {anonymous}::send_forever in "), std::string::npos) << list;
   EXPECT_NE(list.find("send_forever(goro::Channel<int> ch) { ch.send(1); }"), std::string::npos) << list;
   EXPECT_TRUE(std::regex_search(list, m, std::regex("\\s3\\s+3\\s+" + std::to_string(kSendLine) + ":")))
@@ -264,7 +231,7 @@ TEST(Pprof, BlockProfileRecordsOnlyWhileTheRateIsSet) {
 }
 
 TEST(Pprof, GoToolPprofReadsTheBlockProfile) {
-  if (!have_go()) GTEST_SKIP() << "go is not installed (scripts/setup.sh --with-go, or apt-get install golang-go)";
+  if (!gt::have_go()) GTEST_SKIP() << gt::kNoGo;
   goro::diag::reset_block_profile();
   goro::diag::set_block_profile_rate(1);
   constexpr int kRounds = 3;
@@ -273,15 +240,16 @@ TEST(Pprof, GoToolPprofReadsTheBlockProfile) {
   const std::string data = profile("block", 0);
   goro::diag::reset_block_profile();
 
-  int status = -1;
-  std::string top = go_pprof("-sample_index=contentions -top -lines", data, &status);
-  ASSERT_EQ(status, 0) << top;
+  const gt::CommandResult top_run = gt::go_pprof("-sample_index=contentions -top -lines", data);
+  ASSERT_EQ(top_run.exit_code, 0) << top_run.output;
+  const std::string& top = top_run.output;
   EXPECT_NE(top.find("Type: contentions"), std::string::npos) << top;
-  EXPECT_EQ(leading_number(line_with(top, {site(kRoundsLine), "recv_rounds"})), kRounds) << top;
-  std::string delay = go_pprof("-sample_index=delay -top", data, &status);
-  ASSERT_EQ(status, 0) << delay;
+  EXPECT_EQ(gt::leading_number(gt::line_with(top, {site(kRoundsLine), "recv_rounds"})), kRounds) << top;
+  const gt::CommandResult delay_run = gt::go_pprof("-sample_index=delay -top", data);
+  ASSERT_EQ(delay_run.exit_code, 0) << delay_run.output;
+  const std::string& delay = delay_run.output;
   EXPECT_NE(delay.find("Type: delay"), std::string::npos) << delay;
-  EXPECT_NE(line_with(delay, {"recv_rounds"}), "") << delay;
+  EXPECT_NE(gt::line_with(delay, {"recv_rounds"}), "") << delay;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 
 // Sets an environment variable for one scope.
 using gt::ScopedEnv;
+using gt::invalid_argument_of;
 
 // A frame far larger than the stack, of which only the low 8 KB are written (as snprintf
 // into a big buffer does): that write lands tens of KB below the stack's bottom.
@@ -148,17 +149,6 @@ TEST(StackSize, EnvironmentStackSizeAppliesWhenConfigLeavesItUnset) {
     result = gt::recv_for(done).value.value_or(0);
   });
   EXPECT_GE(result, (256 << 10) / 4096) << "the recursion did not finish";
-}
-
-// The message of the std::invalid_argument that f throws ("" if none).
-template <class F>
-std::string invalid_argument_of(F f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
 }
 
 TEST(StackSize, NonsenseConfigSizesAreRefusedNamingValueAndRange) {

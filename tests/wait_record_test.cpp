@@ -143,4 +143,15 @@ TEST(WaitRecord, AgesAreFreshAfterIdlingAndAfterComputing) {
       goro::Config{.workers = 1});
 }
 
+// The sync primitives' reasons, as Go spells them where it has a spelling.
+TEST(SyncWaitReasons, SpellingsAndNotChannelWaits) {
+  EXPECT_EQ(goro::diag::to_string(WaitReason::rwmutex_lock), "rwmutex lock");
+  EXPECT_EQ(goro::diag::to_string(WaitReason::rwmutex_rlock), "rwmutex rlock");
+  EXPECT_EQ(goro::diag::to_string(WaitReason::cond_wait), "cond wait");
+  EXPECT_EQ(goro::diag::to_string(WaitReason::once), "once");
+  for (auto r : {WaitReason::rwmutex_lock, WaitReason::rwmutex_rlock, WaitReason::cond_wait,
+                 WaitReason::once})
+    EXPECT_FALSE(goro::diag::is_channel_wait(r)) << goro::diag::to_string(r);
+}
+
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "goro/channel.hpp"
+#include "goro/detail/park_on.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/time.hpp"
 
@@ -15,7 +16,6 @@ std::string site(const std::source_location& where) {
   return std::string(where.file_name()) + ":" + std::to_string(where.line()) + " in " +
          where.function_name();
 }
-void unlock_channel(void* c) { static_cast<ChanBase*>(c)->lock.unlock(); }
 }  // namespace
 
 void throw_channel_capacity_out_of_range(std::size_t capacity, std::size_t elem_size,
@@ -27,8 +27,16 @@ void throw_channel_capacity_out_of_range(std::size_t capacity, std::size_t elem_
                           std::to_string(kMaxChannelBufferBytes / elem_size) + " elements");
 }
 
-void throw_send_on_closed(const std::source_location& where) {
-  throw ChannelClosed("goro: send on closed channel at " + site(where) +
+void throw_send_on_closed(const std::source_location& where, const SendOnClosedInSelect* select) {
+  std::string message = "goro: send on closed channel";
+  if (select) message += " in the select";
+  message += " at " + site(where);
+  if (select) {
+    message += " (case " + std::to_string(select->case_index);
+    if (select->closed_while_waiting) message += ", closed while the select waited";
+    message += ")";
+  }
+  throw ChannelClosed(message +
                       " (close a channel only from the sending side, once every sender is done)");
 }
 
@@ -38,22 +46,7 @@ void throw_close_of_closed(const std::source_location& where) {
 }
 
 GORO_HOT_PATH void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site) {
-  try {
-    park(site, unlock_channel, c);
-  } catch (const DeadlockDetected& deadlock) {
-    bool claimed;
-    {
-      std::lock_guard guard(c->lock);
-      claimed = !w.queued;  // a peer took the waiter after the detector gave up
-      q.remove(&w);
-    }
-    if (claimed) return await_wake();
-    throw_deadlock(deadlock.site);
-  } catch (...) {
-    std::lock_guard guard(c->lock);
-    q.remove(&w);
-    throw;
-  }
+  park_queued(c->lock, q, w, site);
 }
 
 }  // namespace goro::detail

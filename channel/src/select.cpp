@@ -21,6 +21,7 @@
 #include <new>
 #include <type_traits>
 
+#include "goro/detail/park_on.hpp"
 #include "goro/select.hpp"
 
 namespace goro::detail {
@@ -46,9 +47,8 @@ void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
 
 [[noreturn]] void throw_send_on_closed_in_select(const std::source_location& where,
                                                   std::size_t case_index) {
-  throw ChannelClosed("goro: send on closed channel in the select at " +
-                      std::string(where.file_name()) + ":" + std::to_string(where.line()) +
-                      " (case " + std::to_string(case_index) + ")");
+  const SendOnClosedInSelect select{case_index, false};
+  throw_send_on_closed(where, &select);
 }
 
 [[noreturn]] void block_forever(const std::source_location& where) {
@@ -184,26 +184,20 @@ GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
     }
     locks.unlock_all();
   };
-  try {
-    park({diag::WaitReason::select, where, nullptr, waiters, static_cast<std::uint32_t>(queued)},
-         unlock_all, &locks);
-  } catch (const DeadlockDetected& deadlock) {
-    dequeue_losers();
-    // With every waiter off its queue under all the locks, no peer can claim the select
-    // any more; one that did before is about to wake us.
-    if (state.done.load(std::memory_order_acquire) == 0) throw_deadlock(deadlock.site);
-    await_wake();
-  } catch (...) {
-    dequeue_losers();
-    throw;
-  }
+  park_or_leave({diag::WaitReason::select, where, nullptr, waiters, static_cast<std::uint32_t>(queued)},
+                unlock_all, &locks, [&] {
+                  dequeue_losers();
+                  // With every waiter off its queue under all the locks, no peer can claim
+                  // the select any more; one that did before is about to wake us.
+                  return state.done.load(std::memory_order_acquire) != 0;
+                });
   dequeue_losers();
   Waiter* winner = state.winner;
   const std::size_t fired = winner->case_index;
-  if (cases[fired].kind == SelectCaseView::Kind::send && !winner->success)
-    throw ChannelClosed("goro: send on closed channel in the select at " +
-                        std::string(where.file_name()) + ":" + std::to_string(where.line()) +
-                        " (case " + std::to_string(fired) + ", closed while the select waited)");
+  if (cases[fired].kind == SelectCaseView::Kind::send && !winner->success) {
+    const SendOnClosedInSelect select{fired, true};
+    throw_send_on_closed(where, &select);
+  }
   return fired;
 }
 

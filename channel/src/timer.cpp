@@ -143,6 +143,18 @@ bool reset_core(const std::shared_ptr<TimerCore>& core, std::int64_t when) {
   return was_active;
 }
 
+// Timer's and Ticker's move assignment: the timer `core` ran stops (a moved-from side has
+// none), and `core` takes over `other`'s.
+void replace_core(std::shared_ptr<TimerCore>& core, std::shared_ptr<TimerCore>&& other) noexcept {
+  if (core) stop_core(*core, nullptr);
+  core = std::move(other);
+}
+
+// Timer's and Ticker's destructor: a dropped timer never delivers again.
+void release_core(std::shared_ptr<TimerCore>& core) noexcept {
+  if (core) stop_core(*core, nullptr);
+}
+
 [[noreturn]] void throw_moved_from(const char* what) {
   throw std::logic_error(std::string("goro::") + what +
                          ": use of a moved-from object (it has no timer any more)");
@@ -185,15 +197,10 @@ Timer Timer::after_func(std::chrono::nanoseconds d, std::function<void()> f,
 
 Timer::Timer(Timer&&) noexcept = default;
 Timer& Timer::operator=(Timer&& other) noexcept {
-  if (this != &other) {
-    if (core_) detail::stop_core(*core_, nullptr);
-    core_ = std::move(other.core_);
-  }
+  if (this != &other) detail::replace_core(core_, std::move(other.core_));
   return *this;
 }
-Timer::~Timer() {
-  if (core_) detail::stop_core(*core_, nullptr);
-}
+Timer::~Timer() { detail::release_core(core_); }
 
 Channel<Timer::TimePoint> Timer::c() const {
   if (!core_) detail::throw_moved_from("Timer::c");
@@ -227,15 +234,10 @@ Ticker::Ticker(std::chrono::nanoseconds period) {
 
 Ticker::Ticker(Ticker&&) noexcept = default;
 Ticker& Ticker::operator=(Ticker&& other) noexcept {
-  if (this != &other) {
-    if (core_) detail::stop_core(*core_, nullptr);
-    core_ = std::move(other.core_);
-  }
+  if (this != &other) detail::replace_core(core_, std::move(other.core_));
   return *this;
 }
-Ticker::~Ticker() {
-  if (core_) detail::stop_core(*core_, nullptr);
-}
+Ticker::~Ticker() { detail::release_core(core_); }
 
 Channel<Ticker::TimePoint> Ticker::c() const {
   if (!core_) detail::throw_moved_from("Ticker::c");

@@ -1,5 +1,5 @@
 // runtime/src/blocking_pool.cpp — goro::blocking's pool; see blocking_pool.hpp for the
-// invariants and goro/blocking.hpp for the contract.
+// invariants and goro/blocking.hpp for what callers are promised.
 #include "blocking_pool.hpp"
 #include "goro/deadlock.hpp"
 

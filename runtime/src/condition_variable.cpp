@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "goro/condition_variable.hpp"
-#include "park_on.hpp"
+#include "goro/detail/park_on.hpp"
 
 namespace goro {
 
@@ -85,36 +85,21 @@ bool ConditionVariable::park_waiter(void (*unlock_user)(void*), void* user,
     throw;
   }
   ReleaseArgs args{&lock_, timed, deadline_ns};
-  try {
-    detail::park(site, arm_timer_and_unlock, &args);
-  } catch (const detail::DeadlockDetected& deadlock) {
-    bool owed;  // someone claimed us after the detector gave up: its wake-up will come
-    {
-      std::lock_guard guard(lock_);
-      owed = !self.queued;
-      waiters_.remove(&self);
-    }
+  // Leaving without a wake-up: a notify that unlinked us, or (timed) a timer or notify
+  // that won the claim, owes us one.
+  auto leave = [&] {
+    bool owed = detail::leave_queue(lock_, waiters_, self);
     if (timed) {
       std::uint32_t unclaimed = 0;
       owed = !timed->claim.done.compare_exchange_strong(unclaimed, 1, std::memory_order_acq_rel);
     }
-    if (owed) {
-      detail::await_wake();
-    } else {
-      if (timed) retire_timer(*timed, true);
-      detail::throw_deadlock(deadlock.site);
-    }
-  } catch (...) {  // TaskUnwind: run() is unwinding this task
-    {
-      std::lock_guard guard(lock_);
-      waiters_.remove(&self);
-    }
-    if (timed) {
-      std::uint32_t unclaimed = 0;
-      (void)timed->claim.done.compare_exchange_strong(unclaimed, 1, std::memory_order_acq_rel);
-      // Not woken through the claim: timed_out may be being written right now; don't read it.
-      retire_timer(*timed, true);
-    }
+    return owed;
+  };
+  try {
+    detail::park_or_leave(site, arm_timer_and_unlock, &args, leave);
+  } catch (...) {  // TaskUnwind, or given up: the timer must be done with our frame first
+    // Not woken through the claim: timed_out may be being written right now; don't read it.
+    if (timed) retire_timer(*timed, true);
     throw;
   }
   if (timed) {

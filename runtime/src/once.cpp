@@ -1,9 +1,9 @@
 // runtime/src/once.cpp — goro::Once. The invariants are in goro/once.hpp; waiters park
-// through detail::park_on (park_on.hpp).
+// through detail::park_on (goro/detail/park_on.hpp).
 #include <mutex>
 
 #include "goro/once.hpp"
-#include "park_on.hpp"
+#include "goro/detail/park_on.hpp"
 
 namespace goro {
 

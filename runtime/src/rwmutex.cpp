@@ -1,6 +1,6 @@
 // runtime/src/rwmutex.cpp — goro::RWMutex: Go's reader-count algorithm (sync/rwmutex.go)
 // over a writer gate and two goro::Semaphores. The invariants are in goro/rwmutex.hpp; the
-// gate parks through detail::park_on (park_on.hpp).
+// gate parks through detail::park_on (goro/detail/park_on.hpp).
 //
 // Mutex profile (mutex_profile.hpp): a lock() or lock_shared() that had to wait is
 // timed from its first wait to holding the lock and charged at its own call site (Go
@@ -12,7 +12,7 @@
 #include "goro/rwmutex.hpp"
 #include "goro/runtime.hpp"
 #include "mutex_profile.hpp"
-#include "park_on.hpp"
+#include "goro/detail/park_on.hpp"
 
 namespace goro {
 

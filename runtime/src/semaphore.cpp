@@ -10,7 +10,7 @@
 #include <string>
 
 #include "goro/runtime.hpp"
-#include "park_on.hpp"
+#include "goro/detail/park_on.hpp"
 
 namespace goro {
 
@@ -85,13 +85,12 @@ void Semaphore::acquire(std::int64_t n, const detail::WaitSite& site) {
   self.elem = &request;
   waiters_.push_back(&self);
   // Woken only by a waker that unlinked us and added our request to held_.
+  bool granted = false;  // by a waker, before we left the queue
   try {
-    detail::park(site, detail::unlock_futex_lock, &lock_);
-  } catch (const detail::DeadlockDetected& deadlock) {
-    if (abandon(self)) return detail::await_wake();  // granted meanwhile: the wake is owed
-    detail::throw_deadlock(deadlock.site);
-  } catch (...) {  // detail::TaskUnwind: give back what a waker may have granted
-    if (abandon(self)) release(n);
+    detail::park_or_leave(site, detail::unlock_futex_lock, &lock_,
+                          [&] { return granted = abandon(self); });
+  } catch (...) {  // detail::TaskUnwind, or given up: give back what a waker granted
+    if (granted) release(n);
     throw;
   }
 }

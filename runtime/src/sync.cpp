@@ -1,6 +1,6 @@
 // runtime/src/sync.cpp — WaitGroup and Mutex on top of detail::park/wake.
 //
-// Both park through detail::park_on (park_on.hpp), which follows the parking invariants
+// Both park through detail::park_on (goro/detail/park_on.hpp), which follows the parking invariants
 // of goro/detail/park.hpp: waiters are queued under the object's lock, released by park()
 // only once the sleeper is switched out, and woken after the lock is dropped by whoever
 // unlinked them.
@@ -17,7 +17,7 @@
 #include "goro/mutex.hpp"
 #include "goro/wait_group.hpp"
 #include "mutex_profile.hpp"
-#include "park_on.hpp"
+#include "goro/detail/park_on.hpp"
 #include "task.hpp"
 
 namespace goro {

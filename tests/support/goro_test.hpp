@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -176,6 +177,18 @@ struct Counted {
   Counted& operator=(Counted&&) noexcept = default;
   ~Counted() { live().fetch_sub(1); }
 };
+
+// The message of the std::invalid_argument f() throws ("" and a test failure if none).
+template <class F>
+std::string invalid_argument_of(F f) {
+  try {
+    f();
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no std::invalid_argument thrown";
+  return "";
+}
 
 // Sets an environment variable for one scope and restores its old value (or unsets it)
 // afterwards.

@@ -40,6 +40,7 @@
 #include "goro/channel.hpp"
 #include "goro/context.hpp"
 #include "goro/detail/park.hpp"
+#include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
 
@@ -51,16 +52,6 @@ struct BrokenFuture : std::runtime_error {
 };
 
 namespace detail {
-
-// Any duration as nanoseconds, saturated: negative is zero, too large is
-// nanoseconds::max() (never wraps into the past).
-template <class Rep, class Period>
-constexpr std::chrono::nanoseconds saturated_ns(std::chrono::duration<Rep, Period> d) noexcept {
-  using Wide = std::chrono::duration<long double, std::nano>;
-  if (d <= std::chrono::duration<Rep, Period>::zero()) return std::chrono::nanoseconds::zero();
-  if (Wide(d) >= Wide(std::chrono::nanoseconds::max())) return std::chrono::nanoseconds::max();
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
-}
 
 template <class T>
 using FutureValue = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
@@ -163,20 +154,20 @@ class Future {
   template <class Rep, class Period>
   bool wait_for(std::chrono::duration<Rep, Period> d,
                 std::source_location where = std::source_location::current()) {
-    return wait_until_ns(detail::saturated_ns(d), where);
+    return wait_until_ns(detail::saturating_ns(d), where);
   }
   bool wait_until(std::chrono::steady_clock::time_point t,
                   std::source_location where = std::source_location::current()) {
     const auto now = std::chrono::steady_clock::now();
     if (t <= now) return wait_until_ns(std::chrono::nanoseconds::zero(), where);
-    return wait_until_ns(detail::saturated_ns(t - now), where);
+    return wait_until_ns(detail::saturating_ns(t - now), where);
   }
 
  private:
   bool wait_until_ns(std::chrono::nanoseconds d, const std::source_location& where) {
     if (!valid()) detail::throw_future_no_state("wait_for");
     if (ready()) return true;
-    if (d == std::chrono::nanoseconds::zero()) return false;
+    if (d <= std::chrono::nanoseconds::zero()) return false;
     std::optional<detail::FutureOutcome<T>> got;
     if (d == std::chrono::nanoseconds::max()) {
       got = channel_->recv(where);

@@ -124,27 +124,29 @@ inline constexpr ClosureOps closure_ops{
 TaskId spawn_task(const SpawnOptions* opts, const std::source_location& where,
                   std::size_t size, std::size_t align, void (*construct)(void*, void*),
                   void* arg, const ClosureOps& ops);
+// Both go_spawn overloads: moves or copies `fn` straight into the new task's closure
+// storage. `opts` null: the defaults.
+template <class F>
+TaskId spawn_closure(const SpawnOptions* opts, F&& fn, const std::source_location& where) {
+  using Fn = std::decay_t<F>;
+  return spawn_task(
+      opts, where, sizeof(Fn), alignof(Fn),
+      [](void* storage, void* src) { ::new (storage) Fn(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(src))); },
+      const_cast<void*>(static_cast<const void*>(std::addressof(fn))), closure_ops<Fn>);
+}
 }  // namespace detail
 
 template <class F>
 TaskId go_spawn(SpawnOptions opts, F&& fn,
                 std::source_location where = std::source_location::current()) {
-  using Fn = std::decay_t<F>;
-  static_assert(std::is_invocable_v<Fn&>, "go_spawn needs a callable taking no arguments");
-  return detail::spawn_task(
-      &opts, where, sizeof(Fn), alignof(Fn),
-      [](void* storage, void* src) { ::new (storage) Fn(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(src))); },
-      const_cast<void*>(static_cast<const void*>(std::addressof(fn))), detail::closure_ops<Fn>);
+  static_assert(std::is_invocable_v<std::decay_t<F>&>, "go_spawn needs a callable taking no arguments");
+  return detail::spawn_closure(&opts, std::forward<F>(fn), where);
 }
 
 template <class F>
   requires std::is_invocable_v<std::decay_t<F>&>
 TaskId go_spawn(F&& fn, std::source_location where = std::source_location::current()) {
-  using Fn = std::decay_t<F>;
-  return detail::spawn_task(
-      nullptr, where, sizeof(Fn), alignof(Fn),
-      [](void* storage, void* src) { ::new (storage) Fn(std::forward<F>(*static_cast<std::remove_reference_t<F>*>(src))); },
-      const_cast<void*>(static_cast<const void*>(std::addressof(fn))), detail::closure_ops<Fn>);
+  return detail::spawn_closure(nullptr, std::forward<F>(fn), where);
 }
 
 // Lets other runnable tasks run; on a plain thread, std::this_thread::yield().

@@ -1,7 +1,9 @@
 // goro/wait_reason.hpp — why a task is parked.
 //
 // The runtime writes one of these into a task's record every time the task parks;
-// goro::diag reads them back. Example:
+// goro::diag reads them back. It is declared here, with the runtime, because every
+// parking primitive names its reason; it is named goro::diag::WaitReason because users
+// meet it only in diag's results (TaskInfo::reason). Example:
 //
 //   for (const auto& t : goro::diag::tasks())
 //     std::cout << t.id << " " << goro::diag::to_string(t.reason) << "\n";

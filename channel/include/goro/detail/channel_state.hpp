@@ -93,10 +93,17 @@ inline void check_channel_capacity(std::size_t capacity, std::size_t elem_size,
     throw_channel_capacity_out_of_range(capacity, elem_size, where);
 }
 
-[[noreturn]] void throw_send_on_closed(const std::source_location& where);
+// Where a select's send case met the close.
+struct SendOnClosedInSelect {
+  std::size_t case_index;
+  bool closed_while_waiting;  // false: closed already when the select polled it
+};
+// `where`: the send's (or select's) line; `select`: null for Channel::send.
+[[noreturn]] void throw_send_on_closed(const std::source_location& where,
+                                       const SendOnClosedInSelect* select = nullptr);
 [[noreturn]] void throw_close_of_closed(const std::source_location& where);
-// Parks on q (c->lock held, w queued); releases the lock once parked. On unwinding,
-// leaves the queue before rethrowing.
+// detail::park_queued on the channel's lock (c->lock held, w queued on q): out of line,
+// so that every Channel<T> shares one copy of the parking protocol.
 void park_on_channel(ChanBase* c, WaitQueue& q, Waiter& w, const WaitSite& site);
 
 // True while `c` is an after() channel whose timer is still pending: that timer will send

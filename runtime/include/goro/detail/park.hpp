@@ -12,6 +12,9 @@
 //   detail::park({WaitReason::mutex, where, this}, unlock_fn, &lock);
 //   // ...another party: w2 = queue.pop_front(); unlock; detail::wake(*w2);
 //
+// Primitives do not call park() bare: goro/detail/park_on.hpp wraps it in the protocol
+// for leaving the queue when the wait ends without a wake-up (deadlock, unwinding).
+//
 // Invariants:
 // - A waiter is on at most one queue; only the holder of that queue's lock links,
 //   unlinks or reads queue links.
@@ -44,7 +47,7 @@ namespace goro::detail {
 
 struct TaskRecord;    // runtime/src/task.hpp
 struct ThreadParker;  // runtime/src/park.cpp
-struct ChanBase;      // channel/channel_base.hpp
+struct ChanBase;      // goro/detail/channel_state.hpp (channel module)
 
 // Shared by all waiters of one blocked select: the first waker to CAS done 0 -> 1 wins.
 struct SelectState {
@@ -160,7 +163,7 @@ void wake(const Waiter& w) noexcept;
 // Thrown by park() on a plain thread when the deadlock detector gives up on it. The
 // primitive must then take its waiter off the queue under its lock: if a waker claimed
 // it meanwhile, the wake-up is imminent (await_wake() and carry on as woken); otherwise
-// throw goro::Deadlock (make_deadlock_error()).
+// throw goro::Deadlock (throw_deadlock()). detail::park_or_leave (park_on.hpp) does this.
 struct DeadlockDetected {
   WaitSite site;
 };

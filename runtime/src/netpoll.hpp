@@ -56,9 +56,15 @@ class Runtime;
 enum class PollDir : std::uint8_t { read, write };
 
 // What an IO wait's WaitSite::object points to (on the waiter's stack), for diag.
+// operation and peer are goro::net's labels ("read", "accept", "dial"; the address being
+// dialed, which getpeername cannot tell yet); null for a plain goro::io wait. operation
+// is a string literal; peer lives on the waiter's stack, so readers copy it while the
+// wait record is pinned.
 struct IoWaitObject {
   int fd;
   PollDir dir;
+  const char* operation = nullptr;
+  const char* peer = nullptr;
 };
 
 struct PollDesc {
@@ -105,7 +111,12 @@ class Netpoll {
   void interrupt(Worker* w) noexcept;
 
   // --- goro::io
-  bool wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where);
+  bool wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where,
+            const char* operation = nullptr, const char* peer = nullptr);
+  // A spurious readiness edge for fd's waiter in `dir` (or the next one): its wait returns
+  // true at once, so a caller that changed what it waits for (goro::net's deadlines)
+  // re-reads it. Never lost: it stays as kReady when nobody waits.
+  void wake(int fd, PollDir dir) noexcept;
   void add_registration(int fd);
   void drop_registration(int fd) noexcept;
   // Wakes every waiter of fd with goro::io::Closed; later waits throw it too, until the

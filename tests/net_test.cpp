@@ -704,6 +704,24 @@ TEST(Net, PlainThreadsBlockAndBehaveTheSame) {
   EXPECT_EQ(outcome.load(), 4);
 }
 
+TEST(Net, HandlesKeptPastRunStayUsableOnAPlainThread) {
+  net::Listener ln;
+  net::Conn client, server;
+  goro::run([&] {
+    ln = net::listen("127.0.0.1:0");  // registered with this run's poller
+    client = net::dial(ln.address());
+    server = ln.accept();
+    client.write("in");
+    EXPECT_EQ(read_text(server, 2), "in");
+  });
+  // The runtime is gone; the sockets work on, blocking this thread, and close safely.
+  server.write("out");
+  EXPECT_EQ(read_text(client, 3), "out");
+  client.close();
+  std::array<std::byte, 1> buf;
+  EXPECT_EQ(server.read(buf), 0u);
+}
+
 TEST(Net, DumpShowsTheOperationAndBothAddresses) {
   goro::run([&] {
     net::Listener ln = net::listen("127.0.0.1:0");

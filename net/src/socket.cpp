@@ -53,7 +53,7 @@ Socket::Socket(int socket_fd, const char* socket_kind)
       ::close(fd);
       throw;
     }
-    poller = p;
+    poller = p->life();
   }
 }
 
@@ -69,16 +69,18 @@ void Socket::close() noexcept {
     if (v & kClosedBit) return;  // idempotent
   } while (!state.compare_exchange_weak(v, (v | kClosedBit) + 1, std::memory_order_acq_rel));
   if (v != 0) {  // calls in progress: wake them (our own Op keeps the fd open meanwhile)
-    if (goro::detail::Netpoll* p = poller != nullptr ? poller : goro::detail::current_netpoll()) p->evict(fd);
+    with_poller([&](goro::detail::Netpoll& p) { p.evict(fd); });
     (void)::shutdown(fd, SHUT_RDWR);
   }
   end_op();
 }
 
 void Socket::release_fd() noexcept {
-  if (poller != nullptr) {
-    poller->evict(fd);  // waits that raced with close see Closed, not a stale edge
-    poller->drop_registration(fd);
+  if (poller) {
+    with_poller([&](goro::detail::Netpoll& p) {
+      p.evict(fd);  // waits that raced with close see Closed, not a stale edge
+      p.drop_registration(fd);
+    });
   }
   if (!unlink_path.empty()) (void)::unlink(unlink_path.c_str());
   ::close(fd);
@@ -87,7 +89,7 @@ void Socket::release_fd() noexcept {
 void Socket::set_deadline(PollDir dir, std::int64_t deadline_ns) noexcept {
   (dir == PollDir::read ? read_deadline : write_deadline).store(deadline_ns, std::memory_order_release);
   if ((state.load(std::memory_order_acquire) & ~kClosedBit) == 0) return;  // nobody waits
-  if (goro::detail::Netpoll* p = poller != nullptr ? poller : goro::detail::current_netpoll()) p->wake(fd, dir);
+  with_poller([&](goro::detail::Netpoll& p) { p.wake(fd, dir); });
 }
 
 void Socket::check_deadline(PollDir dir, const Op& op) const {

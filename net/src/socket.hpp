@@ -19,6 +19,8 @@
 // - Waking the waiters on close: poller->evict(fd) (tasks wake with io::Closed) and
 //   shutdown(fd, SHUT_RDWR) (plain threads in poll(2) see a hang-up). Either way the
 //   woken call sees the closed bit before it trusts what the syscall returned.
+// - The poller is reached through its PollerLife (with_poller): a socket kept past its
+//   runtime's run() finds it gone and leaves it alone.
 // - Deadlines are atomics in now_ns()'s clock (kNeverNs: none). A setter stores the new
 //   value, then gives the direction's waiter a spurious readiness edge (Netpoll::wake,
 //   never lost) so it re-reads the deadline. A plain thread's wait polls in slices of
@@ -33,6 +35,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <source_location>
 #include <string>
 
@@ -93,9 +96,22 @@ struct Socket {
   std::atomic<std::uint32_t> state{0};
   std::atomic<std::int64_t> read_deadline;
   std::atomic<std::int64_t> write_deadline;
-  goro::detail::Netpoll* poller = nullptr;  // registered with; null: made on a plain thread
+  // The poller fd is registered with (null: made on a plain thread). The socket may
+  // outlive that runtime (kept past run()): every use goes through with_poller.
+  std::shared_ptr<goro::detail::PollerLife> poller;
 
  private:
+  // f(poller) under the poller's liveness lock: the registered one if it still exists,
+  // else (a socket made on a plain thread) the calling task's. Not at all otherwise.
+  template <class F>
+  void with_poller(F&& f) const noexcept {
+    if (poller) {
+      std::shared_lock alive(poller->lock);
+      if (poller->poller != nullptr) f(*poller->poller);
+    } else if (goro::detail::Netpoll* p = goro::detail::current_netpoll()) {
+      f(*p);
+    }
+  }
   void release_fd() noexcept;
   void end_op() noexcept;
 };

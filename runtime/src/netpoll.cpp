@@ -122,6 +122,10 @@ Netpoll* current_netpoll() noexcept {
 }
 
 Netpoll::~Netpoll() {
+  {
+    std::unique_lock gone(life_->lock);
+    life_->poller = nullptr;
+  }
   for (auto& chunk : chunks_) delete[] chunk.load(std::memory_order_relaxed);
   if (epfd_ >= 0) ::close(epfd_);
   if (eventfd_ >= 0) ::close(eventfd_);

@@ -43,6 +43,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <shared_mutex>
 #include <source_location>
 
 #include "goro/detail/futex_lock.hpp"
@@ -52,6 +54,7 @@ namespace goro::detail {
 struct TaskRecord;
 struct Worker;
 class Runtime;
+class Netpoll;
 
 enum class PollDir : std::uint8_t { read, write };
 
@@ -86,10 +89,20 @@ struct PollBatch {
   int count = 0;
 };
 
+// A poller's liveness, for objects that may outlive their runtime (a goro::net socket
+// kept past run()): hold the shared_ptr, and use `poller` only under a shared lock while
+// it is non-null. ~Netpoll clears it under the exclusive lock.
+struct PollerLife {
+  explicit PollerLife(Netpoll* p) : poller(p) {}
+  std::shared_mutex lock;
+  Netpoll* poller;  // guarded by lock
+};
+
 class Netpoll {
  public:
   Netpoll() = default;
   ~Netpoll();
+  const std::shared_ptr<PollerLife>& life() const noexcept { return life_; }
   Netpoll(const Netpoll&) = delete;
   Netpoll& operator=(const Netpoll&) = delete;
 
@@ -144,6 +157,7 @@ class Netpoll {
   std::atomic<std::int64_t> waiters_{0};       // tasks parked (or parking) on an fd
   std::atomic<Worker*> blocker_{nullptr};      // the worker inside epoll_wait, if any
   std::atomic<std::int64_t> last_poll_ns_{0};
+  std::shared_ptr<PollerLife> life_{std::make_shared<PollerLife>(this)};
 };
 
 // The calling task's runtime's poller, or nullptr on a plain thread.

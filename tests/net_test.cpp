@@ -434,6 +434,44 @@ TEST_P(NetWorkers, ListenerCloseWakesABlockedAccept) {
   }, workers(GetParam()));
 }
 
+TEST_P(NetWorkers, ConcurrentAcceptorsTakeTurnsAndCloseWakesThemAll) {
+  goro::run([&] {
+    net::Listener ln = net::listen("127.0.0.1:0");
+    constexpr int acceptors = 4;
+    goro::Channel<int> outcome(acceptors);
+    std::vector<goro::TaskId> ids;
+    for (int i = 0; i < acceptors; ++i)
+      ids.push_back(goro::go_spawn([&] {
+        try {
+          net::Conn c = ln.accept();
+          c.write("a");
+          outcome.send(1);
+        } catch (const net::Closed&) {
+          outcome.send(0);
+        }
+      }));
+    for (goro::TaskId id : ids)
+      ASSERT_TRUE(gt::eventually([&] {
+        auto t = gt::task_info(id);
+        return t && (t->reason == WaitReason::io_wait || t->reason == WaitReason::mutex);
+      }));
+    std::vector<net::Conn> clients;
+    for (int i = 0; i < 2; ++i) {
+      clients.push_back(net::dial(ln.address()));
+      EXPECT_EQ(read_text(clients.back(), 1), "a");
+    }
+    ln.close();
+    int accepted = 0, closed = 0;
+    for (int i = 0; i < acceptors; ++i) {
+      auto r = gt::recv_for(outcome);
+      ASSERT_TRUE(r.value);
+      (*r.value == 1 ? accepted : closed)++;
+    }
+    EXPECT_EQ(accepted, 2);
+    EXPECT_EQ(closed, 2);
+  }, workers(GetParam()));
+}
+
 TEST(Net, MovedFromHandlesThrowClosed) {
   goro::run([&] {
     net::Listener ln = net::listen("127.0.0.1:0");

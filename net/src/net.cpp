@@ -182,7 +182,7 @@ Conn& Conn::operator=(Conn&& other) noexcept {
 }
 
 std::size_t Conn::read(std::span<std::byte> buf, std::source_location where) {
-  Socket::Op op(socket_, "read", where);
+  Socket::Op op(socket_, "read", where, &Socket::reading);
   Socket& s = op.socket();
   if (buf.empty()) return 0;
   for (;;) {
@@ -209,7 +209,7 @@ std::size_t Conn::read_full(std::span<std::byte> buf, std::source_location where
 }
 
 void Conn::write(std::span<const std::byte> data, std::source_location where) {
-  Socket::Op op(socket_, "write", where);
+  Socket::Op op(socket_, "write", where, &Socket::writing);
   Socket& s = op.socket();
   std::size_t done = 0;
   while (done < data.size()) {
@@ -270,7 +270,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
 }
 
 Conn Listener::accept(std::source_location where) {
-  Socket::Op op(socket_, "accept", where);
+  Socket::Op op(socket_, "accept", where, &Socket::reading);
   Socket& s = op.socket();
   for (;;) {
     s.check_deadline(PollDir::read, op);
@@ -315,7 +315,7 @@ PacketConn& PacketConn::operator=(PacketConn&& other) noexcept {
 }
 
 Datagram PacketConn::recv_from(std::span<std::byte> buf, std::source_location where) {
-  Socket::Op op(socket_, "recv_from", where);
+  Socket::Op op(socket_, "recv_from", where, &Socket::reading);
   Socket& s = op.socket();
   for (;;) {
     s.check_deadline(PollDir::read, op);
@@ -332,7 +332,7 @@ Datagram PacketConn::recv_from(std::span<std::byte> buf, std::source_location wh
 }
 
 void PacketConn::send_to(std::span<const std::byte> data, std::string_view address, std::source_location where) {
-  Socket::Op op(socket_, "send_to", where);
+  Socket::Op op(socket_, "send_to", where, &Socket::writing);
   Socket& s = op.socket();
   const detail::ParsedAddress parsed = detail::parse_address(address, "goro::net::PacketConn::send_to", where);
   Endpoint ep = detail::resolve(parsed, detail::Purpose::dial, SOCK_DGRAM, "goro::net::PacketConn::send_to", address,

@@ -31,7 +31,8 @@ int open_socket(int family, int type, const std::string& call_text) {
   return fd;
 }
 
-Socket::Op::Op(const std::shared_ptr<Socket>& s, const char* op_name, const std::source_location& at)
+Socket::Op::Op(const std::shared_ptr<Socket>& s, const char* op_name, const std::source_location& at,
+               goro::Mutex* (*turn)(Socket&))
     : name(op_name), where(at), s_(s) {
   if (s_ == nullptr)
     throw Closed(std::string("goro::net::") + op_name + " at " + site_text(where) +
@@ -40,9 +41,28 @@ Socket::Op::Op(const std::shared_ptr<Socket>& s, const char* op_name, const std:
   do {
     if (v & kClosedBit) s_->throw_closed(*this);
   } while (!s_->state.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel));
+  if (turn == nullptr) return;
+  goro::Mutex* m = turn(*s_);
+  if (!m->try_lock()) {
+    try {
+      m->lock(where);
+    } catch (...) {  // run() unwinding this task
+      s_->end_op();
+      throw;
+    }
+  }
+  turn_ = m;
+  if (s_->closed()) {  // closed while it waited for its turn
+    turn_->unlock();
+    s_->end_op();
+    s_->throw_closed(*this);
+  }
 }
 
-Socket::Op::~Op() { s_->end_op(); }
+Socket::Op::~Op() {
+  if (turn_ != nullptr) turn_->unlock();
+  s_->end_op();
+}
 
 Socket::Socket(int socket_fd, const char* socket_kind)
     : fd(socket_fd), kind(socket_kind), read_deadline(kNeverNs), write_deadline(kNeverNs) {

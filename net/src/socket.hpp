@@ -25,8 +25,8 @@
 //   value, then gives the direction's waiter a spurious readiness edge (Netpoll::wake,
 //   never lost) so it re-reads the deadline. A plain thread's wait polls in slices of
 //   kPlainThreadSliceNs and re-reads it after each.
-// - At most one Op per direction waits at a time (Netpoll's rule: a second concurrent
-//   waiter is a std::logic_error).
+// - At most one Op per direction waits in the poller at a time (its rule): concurrent
+//   readers, or writers, queue on read_turn / write_turn first.
 //
 // Lock discipline: no lock; state and the deadlines are atomics, the rest is written
 // before the Socket is shared and read-only after.
@@ -40,6 +40,7 @@
 #include <string>
 
 #include "../../runtime/src/netpoll.hpp"
+#include "goro/mutex.hpp"
 
 namespace goro::net::detail {
 
@@ -53,7 +54,11 @@ struct Socket {
   class Op {
    public:
     // Holds s for its lifetime: a handle destroyed meanwhile leaves the state alive.
-    Op(const std::shared_ptr<Socket>& s, const char* name, const std::source_location& where);  // null: Closed
+    // `turn`: the direction whose lock it takes (null: none), so concurrent readers (or
+    // writers) of one socket take turns, as Go's fdMutex makes them; each then sees the
+    // socket's state afresh (closed, deadline) when its turn comes.
+    Op(const std::shared_ptr<Socket>& s, const char* name, const std::source_location& where,
+       goro::Mutex* (*turn)(Socket&) = nullptr);  // null s: Closed
     ~Op();
     Op(const Op&) = delete;
     Op& operator=(const Op&) = delete;
@@ -63,7 +68,10 @@ struct Socket {
 
    private:
     std::shared_ptr<Socket> s_;
+    goro::Mutex* turn_ = nullptr;
   };
+  static goro::Mutex* reading(Socket& s) noexcept { return &s.read_turn; }
+  static goro::Mutex* writing(Socket& s) noexcept { return &s.write_turn; }
 
   // Takes ownership of fd (non-blocking, close-on-exec) and registers it with the calling
   // task's runtime, if any. kind: "Conn", "Listener", "PacketConn" (for messages).
@@ -96,6 +104,8 @@ struct Socket {
   std::atomic<std::uint32_t> state{0};
   std::atomic<std::int64_t> read_deadline;
   std::atomic<std::int64_t> write_deadline;
+  goro::Mutex read_turn;   // held by the Op reading (read, accept, recv_from)
+  goro::Mutex write_turn;  // held by the Op writing (write, send_to)
   // The poller fd is registered with (null: made on a plain thread). The socket may
   // outlive that runtime (kept past run()): every use goes through with_poller.
   std::shared_ptr<goro::detail::PollerLife> poller;

@@ -34,9 +34,10 @@
 //   close() is idempotent; the destructor closes too, and a call in progress keeps the
 //   socket's state alive, so a handle may be destroyed right after close() while the
 //   woken tasks are still on their way out (never while another task may start a call).
-// - One reader and one writer at a time per socket (two tasks reading the same Conn at
-//   once is a std::logic_error): a Conn is full-duplex, so one task may read while
-//   another writes.
+// - Calls in the same direction take turns (Go's fd lock): two tasks accepting on one
+//   Listener, or reading one Conn, are served one after the other; a task waiting for
+//   its turn shows as "mutex". A Conn is full-duplex: one task may read while another
+//   writes.
 // - A socket opened by a task is registered with that task's runtime and must not
 //   outlive it (as goro::io::Registration).
 //

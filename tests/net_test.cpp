@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -225,8 +226,8 @@ TEST(Net, ManyConcurrentConnections) {
   lim.rlim_cur = lim.rlim_max;
   (void)::setrlimit(RLIMIT_NOFILE, &lim);
   (void)::getrlimit(RLIMIT_NOFILE, &lim);
-  // Sanitized builds keep fewer tasks alive at once (goro_test.hpp's kMaxLiveTasks).
-  const int conns = gt::kSanitized ? gt::kMaxLiveTasks / 2 - 100 : 5000;
+  // Two tasks per connection; TSan keeps fewer tasks alive at once (goro_test.hpp's kMaxLiveTasks).
+  const int conns = std::min(5000, gt::kMaxLiveTasks / 2 - 100);
   if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < static_cast<rlim_t>(2 * conns + 200))
     GTEST_SKIP() << "RLIMIT_NOFILE is " << lim.rlim_cur << " even after raising the soft limit to the hard one; "
                  << 2 * conns + 200 << " descriptors are needed for " << conns << " connections";

@@ -14,10 +14,12 @@
 #include <cstddef>
 #include <functional>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 // Runs `scenario` as goro::run's main task, waits (at most 10 s) until the leak has
 // formed — exactly `stuck` tasks besides main are alive, all blocked in `reason` — and
-// prints the dump. Non-zero if the leak did not form. run() reports the leftovers too.
+// prints the dump (dump_blocked for channel waits, dump_tasks of the stuck tasks else). Non-zero if the leak did not form. run() reports the leftovers too.
 inline int show_leak(const std::function<void()>& scenario, std::size_t stuck,
                      goro::diag::WaitReason reason) {
   int rc = 0;
@@ -39,8 +41,21 @@ inline int show_leak(const std::function<void()>& scenario, std::size_t stuck,
           std::cout << "the leak did not form within 10 s\n";
           rc = 1;
         }
-        std::size_t listed = goro::diag::dump_blocked(std::cout);
-        std::cout << "dump_blocked listed " << listed << " task(s)\n";
+        // dump_blocked() lists channel and select waits, the leaks it can judge; any other
+        // wait (a socket read, say) is shown with dump_tasks().
+        const bool channel_wait = reason == goro::diag::WaitReason::chan_send ||
+                                  reason == goro::diag::WaitReason::chan_recv ||
+                                  reason == goro::diag::WaitReason::select;
+        if (channel_wait) {
+          std::size_t listed = goro::diag::dump_blocked(std::cout);
+          std::cout << "dump_blocked listed " << listed << " task(s)\n";
+        } else {
+          std::vector<goro::diag::TaskInfo> stuck_tasks;
+          for (goro::diag::TaskInfo& t : goro::diag::tasks())
+            if (t.id != goro::current_task() && t.reason == reason) stuck_tasks.push_back(std::move(t));
+          std::size_t listed = goro::diag::dump_tasks(std::cout, std::move(stuck_tasks));
+          std::cout << "dump_tasks listed " << listed << " task(s)\n";
+        }
       },
       goro::Config{.leak_policy = goro::LeakPolicy::report});
   return rc != 0 ? rc : exit_code;

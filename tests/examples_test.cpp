@@ -67,12 +67,18 @@ int marker_line(const std::string& file, const std::string& marker = "// LEAK: b
   return 0;
 }
 
-// The N of the example's own "dump_blocked listed N task(s)" line; -1 if absent.
+// Where the example's own "dump_blocked listed N task(s)" line (or "dump_tasks listed",
+// for a wait other than a channel's) starts; npos if absent.
+std::size_t listed_line(const std::string& out) {
+  const auto pos = out.find("dump_blocked listed ");
+  return pos != std::string::npos ? pos : out.find("dump_tasks listed ");
+}
+
+// The N of that line; -1 if absent.
 long listed_count(const std::string& out) {
-  const std::string key = "dump_blocked listed ";
-  auto pos = out.find(key);
+  const auto pos = listed_line(out);
   if (pos == std::string::npos) return -1;
-  return std::strtol(out.c_str() + pos + key.size(), nullptr, 10);
+  return std::strtol(out.c_str() + out.find(" listed ", pos) + 8, nullptr, 10);
 }
 
 // Runs a leaky example and checks its dump.
@@ -86,7 +92,7 @@ void expect_leak(const std::string& name, const std::string& binary, const std::
   const Run r = run_example(binary);
   EXPECT_EQ(r.exit_code, 0) << r.all();
   // The dump is what the example prints before its "dump_blocked listed" line.
-  const auto end = r.out.find("dump_blocked listed ");
+  const auto end = listed_line(r.out);
   ASSERT_NE(end, std::string::npos) << r.all();
   const std::string dump = r.out.substr(0, end);
   EXPECT_NE(dump.find("[" + reason), std::string::npos) << "reason \"" << reason << "\" missing\n" << r.all();
@@ -128,6 +134,20 @@ TEST(Examples, LeakSelect) {
   expect_leak("leak_select", GORO_EXAMPLE_LEAK_SELECT, "select", 1);
 }
 TEST(Examples, FixedSelect) { expect_no_leak(GORO_EXAMPLE_FIXED_SELECT); }
+
+TEST(Examples, LeakConnNoDeadline) {
+  expect_leak("leak_conn_no_deadline", GORO_EXAMPLE_LEAK_CONN_NO_DEADLINE, "IO wait", 1, "read fd ");
+}
+TEST(Examples, FixedConnNoDeadline) { expect_no_leak(GORO_EXAMPLE_FIXED_CONN_NO_DEADLINE); }
+
+// goro::net: the echo server answers every client task byte for byte, then shuts down
+// (Listener::close wakes its accept loop) with no task left.
+TEST(Examples, EchoServer) {
+  const auto r = run_example(GORO_EXAMPLE_ECHO_SERVER);
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_NE(r.out.find("echoed 800 messages over 8 connections"), std::string::npos) << r.all();
+  EXPECT_NE(r.out.find("tasks left besides main: 0"), std::string::npos) << r.all();
+}
 
 // Task results and groups: the batch fails with the first error (the 404, never a
 // cancellation it caused), cancels its context, and nothing is left running.

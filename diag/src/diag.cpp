@@ -88,11 +88,15 @@ std::string socket_address(int fd, bool peer) {
 }
 
 // "read fd 7 127.0.0.1:8080 <- 127.0.0.1:40312": the fd's direction and addresses.
-std::string describe_io_wait(const detail::IoWaitObject& io) {
+// goro::net names its operation ("accept fd 5 127.0.0.1:8080") and, while dialing, the
+// peer that getpeername cannot tell yet.
+std::string describe_io_wait(const detail::IoWaitObject& io, const std::string& operation, const std::string& peer) {
   const bool reading = io.dir == detail::PollDir::read;
-  std::string text = (reading ? "read fd " : "write fd ") + std::to_string(io.fd);
+  std::string text = (operation.empty() ? std::string(reading ? "read" : "write") : operation) + " fd " +
+                     std::to_string(io.fd);
   const std::string local = socket_address(io.fd, false);
-  const std::string remote = socket_address(io.fd, true);
+  std::string remote = socket_address(io.fd, true);
+  if (remote.empty()) remote = peer;
   if (!local.empty()) text += " " + local;
   if (!remote.empty()) text += (reading ? " <- " : " -> ") + remote;
   return text;
@@ -107,6 +111,7 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
   info.parent = t.parent;
   info.origin = t.origin;
   std::optional<detail::IoWaitObject> io;
+  std::string io_operation, io_peer;
   const detail::WaitRecordCopy record = detail::read_wait_record(t, [&](const detail::WaitRecordCopy& r) {
     // Pinned: the channels, the select's waiters and the pcs are alive (wait_record.hpp).
     auto retain = [&](const void* chan, bool sending) {
@@ -117,6 +122,8 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
     const detail::WaitSite& site = r.site;
     if (site.reason == WaitReason::io_wait && site.object) {
       io = *static_cast<const detail::IoWaitObject*>(site.object);
+      if (io->operation) io_operation = io->operation;
+      if (io->peer) io_peer = io->peer;
     } else if (site.reason == WaitReason::chan_send || site.reason == WaitReason::chan_recv) {
       if (site.object) retain(site.object, site.reason == WaitReason::chan_send);
     } else if (site.reason == WaitReason::select) {
@@ -133,7 +140,7 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
   if (info.reason == WaitReason::none) return info;
   info.wait_site = record.site.where;
   info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - record.since_ns));
-  if (io) info.wait_detail = describe_io_wait(*io);  // syscalls: after unpinning the task
+  if (io) info.wait_detail = describe_io_wait(*io, io_operation, io_peer);  // syscalls: after unpinning the task
   return info;
 }
 

@@ -122,6 +122,10 @@ Netpoll* current_netpoll() noexcept {
 }
 
 Netpoll::~Netpoll() {
+  {
+    std::unique_lock gone(life_->lock);
+    life_->poller = nullptr;
+  }
   for (auto& chunk : chunks_) delete[] chunk.load(std::memory_order_relaxed);
   if (epfd_ >= 0) ::close(epfd_);
   if (eventfd_ >= 0) ::close(eventfd_);
@@ -234,7 +238,16 @@ void Netpoll::unblock_all(PollDesc& pd) noexcept {
   if (TaskRecord* t = unblock(pd.wg, false)) ready_task(t);
 }
 
-bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where) {
+void Netpoll::wake(int fd, PollDir dir) noexcept {
+  if (fd < 0 || fd >= (kChunks << kChunkBits)) return;
+  PollDesc* descs = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
+  if (descs == nullptr) return;
+  PollDesc& pd = descs[fd & ((1 << kChunkBits) - 1)];
+  if (TaskRecord* t = unblock(dir == PollDir::read ? pd.rg : pd.wg, true)) ready_task(t);
+}
+
+bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where,
+                   const char* operation, const char* peer) {
   PollDesc& pd = desc(fd);
   std::atomic<std::uintptr_t>& slot = dir == PollDir::read ? pd.rg : pd.wg;
   auto closed_error = [&] {
@@ -269,7 +282,7 @@ bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::sou
     DeadlineTimer timer;
     timer.slot = &slot;
     if (deadline_ns != kNeverNs) timer.handle = add_timer(deadline_ns, deadline_fired, deadline_dropped, &timer);
-    const IoWaitObject object{fd, dir};
+    const IoWaitObject object{fd, dir, operation, peer};
     const WaitSite site{diag::WaitReason::io_wait, where, &object};
     CommitArgs args{&slot, current_task_record()};
     try {

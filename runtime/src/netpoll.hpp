@@ -43,6 +43,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <shared_mutex>
 #include <source_location>
 
 #include "goro/detail/futex_lock.hpp"
@@ -52,13 +54,20 @@ namespace goro::detail {
 struct TaskRecord;
 struct Worker;
 class Runtime;
+class Netpoll;
 
 enum class PollDir : std::uint8_t { read, write };
 
 // What an IO wait's WaitSite::object points to (on the waiter's stack), for diag.
+// operation and peer are goro::net's labels ("read", "accept", "dial"; the address being
+// dialed, which getpeername cannot tell yet); null for a plain goro::io wait. operation
+// is a string literal; peer lives on the waiter's stack, so readers copy it while the
+// wait record is pinned.
 struct IoWaitObject {
   int fd;
   PollDir dir;
+  const char* operation = nullptr;
+  const char* peer = nullptr;
 };
 
 struct PollDesc {
@@ -80,10 +89,20 @@ struct PollBatch {
   int count = 0;
 };
 
+// A poller's liveness, for objects that may outlive their runtime (a goro::net socket
+// kept past run()): hold the shared_ptr, and use `poller` only under a shared lock while
+// it is non-null. ~Netpoll clears it under the exclusive lock.
+struct PollerLife {
+  explicit PollerLife(Netpoll* p) : poller(p) {}
+  std::shared_mutex lock;
+  Netpoll* poller;  // guarded by lock
+};
+
 class Netpoll {
  public:
   Netpoll() = default;
   ~Netpoll();
+  const std::shared_ptr<PollerLife>& life() const noexcept { return life_; }
   Netpoll(const Netpoll&) = delete;
   Netpoll& operator=(const Netpoll&) = delete;
 
@@ -105,7 +124,12 @@ class Netpoll {
   void interrupt(Worker* w) noexcept;
 
   // --- goro::io
-  bool wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where);
+  bool wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where,
+            const char* operation = nullptr, const char* peer = nullptr);
+  // A spurious readiness edge for fd's waiter in `dir` (or the next one): its wait returns
+  // true at once, so a caller that changed what it waits for (goro::net's deadlines)
+  // re-reads it. Never lost: it stays as kReady when nobody waits.
+  void wake(int fd, PollDir dir) noexcept;
   void add_registration(int fd);
   void drop_registration(int fd) noexcept;
   // Wakes every waiter of fd with goro::io::Closed; later waits throw it too, until the
@@ -133,6 +157,7 @@ class Netpoll {
   std::atomic<std::int64_t> waiters_{0};       // tasks parked (or parking) on an fd
   std::atomic<Worker*> blocker_{nullptr};      // the worker inside epoll_wait, if any
   std::atomic<std::int64_t> last_poll_ns_{0};
+  std::shared_ptr<PollerLife> life_{std::make_shared<PollerLife>(this)};
 };
 
 // The calling task's runtime's poller, or nullptr on a plain thread.

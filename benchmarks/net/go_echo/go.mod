@@ -1,0 +1,3 @@
+module goro/benchmarks/net/go_echo
+
+go 1.19

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "external_waits.hpp"
 #include "goro/detail/park.hpp"
@@ -114,6 +115,16 @@ bool wait_on_thread(int fd, PollDir dir, std::int64_t deadline_ns, const std::so
   }
 }
 
+// Every live Netpoll, for io::close from any thread. Leaked: used until exit.
+std::mutex& pollers_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::vector<Netpoll*>& pollers() {  // guarded by pollers_mutex()
+  static auto* v = new std::vector<Netpoll*>;
+  return *v;
+}
+
 }  // namespace
 
 Netpoll* current_netpoll() noexcept {
@@ -121,7 +132,16 @@ Netpoll* current_netpoll() noexcept {
   return (w != nullptr && w->current != nullptr) ? &w->rt->netpoll() : nullptr;
 }
 
+Netpoll::Netpoll() {
+  std::lock_guard guard(pollers_mutex());
+  pollers().push_back(this);
+}
+
 Netpoll::~Netpoll() {
+  {
+    std::lock_guard guard(pollers_mutex());
+    std::erase(pollers(), this);
+  }
   for (auto& chunk : chunks_) delete[] chunk.load(std::memory_order_relaxed);
   if (epfd_ >= 0) ::close(epfd_);
   if (eventfd_ >= 0) ::close(eventfd_);
@@ -226,6 +246,11 @@ void Netpoll::evict(int fd) noexcept {
     pd.in_epoll = false;
   }
   unblock_all(pd);
+}
+
+void Netpoll::evict_everywhere(int fd) noexcept {
+  std::lock_guard guard(pollers_mutex());
+  for (Netpoll* poller : pollers()) poller->evict(fd);
 }
 
 void Netpoll::unblock_all(PollDesc& pd) noexcept {
@@ -388,7 +413,7 @@ bool wait_writable(int fd, std::chrono::steady_clock::time_point deadline, std::
 }
 
 void close(int fd) {
-  if (detail::Netpoll* poller = detail::current_netpoll()) poller->evict(fd);
+  detail::Netpoll::evict_everywhere(fd);
   ::close(fd);
 }
 
@@ -419,7 +444,7 @@ void Registration::release() noexcept {
 
 void Registration::close() {
   if (fd_ < 0) return;
-  if (poller_ != nullptr) static_cast<detail::Netpoll*>(poller_)->evict(fd_);
+  detail::Netpoll::evict_everywhere(fd_);
   release();
   ::close(fd_);
   fd_ = -1;

@@ -33,7 +33,9 @@
 // Lock discipline: PollDesc::lock guards registrations and in_epoll (the epoll_ctl
 // calls for the fd); table_lock_ guards creating chunks of the descriptor table. The
 // slots, closed and close_seq are atomics, touched without locks. No lock is held while
-// parking or readying a task.
+// parking or readying a task, except the process-wide poller list's mutex (netpoll.cpp),
+// which evict_everywhere() holds so that no poller is destroyed under it; it is taken
+// before any PollDesc::lock and never while a poller's own locks are held.
 //
 // The scheduler's seam: has_waiters() (one relaxed load), poll_if_due() from busy
 // workers, block() for the one idle worker that sleeps in epoll_wait until the next
@@ -82,7 +84,7 @@ struct PollBatch {
 
 class Netpoll {
  public:
-  Netpoll() = default;
+  Netpoll();
   ~Netpoll();
   Netpoll(const Netpoll&) = delete;
   Netpoll& operator=(const Netpoll&) = delete;
@@ -111,6 +113,9 @@ class Netpoll {
   // Wakes every waiter of fd with goro::io::Closed; later waits throw it too, until the
   // fd is registered afresh. Does not close the fd.
   void evict(int fd) noexcept;
+  // evict(fd) in every live runtime's poller: a task of any runtime may be waiting on
+  // fd, and io::close may run on a plain thread.
+  static void evict_everywhere(int fd) noexcept;
 
   // A busy runtime polls at most this often: ~0.5 us of epoll_wait per millisecond.
   static constexpr std::int64_t kPollIntervalNs = 1'000'000;

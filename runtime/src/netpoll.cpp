@@ -363,6 +363,7 @@ void Netpoll::poll_if_due(std::uint32_t tick, PollBatch& out) noexcept {
 
 void Netpoll::poll_now(PollBatch& out) noexcept {
   if (!initialized_.load(std::memory_order_acquire)) return;
+  if (blocker_.load(std::memory_order_relaxed) != nullptr) return;
   (void)poll_events(0, out);
 }
 

@@ -3,6 +3,7 @@
 //
 //   // a task (goro::io::wait_readable):        // the scheduler (scheduler.cpp):
 //   netpoll.wait(fd, PollDir::read, deadline);  if (netpoll.has_waiters()) poll_if_due();
+//                                               // out of work: poll_now()
 //                                               // idle: netpoll.block(w, timer deadline, ...)
 //
 // One Netpoll per runtime: an epoll instance, an eventfd that breaks a blocked
@@ -37,9 +38,12 @@
 // which evict_everywhere() holds so that no poller is destroyed under it; it is taken
 // before any PollDesc::lock and never while a poller's own locks are held.
 //
-// The scheduler's seam: has_waiters() (one relaxed load), poll_if_due() from busy
-// workers, block() for the one idle worker that sleeps in epoll_wait until the next
-// timer, interrupt() after a worker's wake word is set.
+// The scheduler's seam: has_waiters() (one relaxed load per scheduling round, all a
+// program without IO pays), poll_if_due() from busy workers, poll_now() from a worker
+// out of work, block() for the one idle worker that sleeps in epoll_wait until the next
+// timer, interrupt() after a worker's wake word is set. A worker runs the first task its
+// own poll readied without waking anyone (Runtime::take_polled); spinning workers do not
+// poll (the worker that stops spinning polls in block()).
 #pragma once
 
 #include <atomic>
@@ -95,8 +99,12 @@ class Netpoll {
   // is over kPollIntervalNs old; `tick` is the worker's schedule counter.
   void poll_if_due(std::uint32_t tick, PollBatch& out) noexcept;
   // A worker out of work (Go's findRunnable before stealing or sleeping): a non-blocking
-  // poll, even while an idle worker is inside epoll_wait (it would need a wake-up to run
-  // what it finds; this worker runs it at once).
+  // poll, unless an idle worker is inside epoll_wait (Go's lastpoll == 0). The kernel
+  // wakes that worker for every edge anyway; a second poller would only race it for the
+  // edge, turning its wake-up into a wasted one on every edge. Skipping lets the busy
+  // worker go idle while the blocker runs what it got: a pair of tasks that ready each
+  // other through fds then settles on one worker, with the others asleep on their futex
+  // and nobody in epoll_wait, polling once per hand-off.
   void poll_now(PollBatch& out) noexcept;
   // Idle worker: sleeps in epoll_wait until deadline_ns (kNeverNs: no timeout), an fd
   // edge, or interrupt(); false at once when another worker is the blocker. Skips the

@@ -809,8 +809,15 @@ bool Runtime::run_due_timers(Worker* w) {
   return count > 0;
 }
 
-void Runtime::ready_polled(PollBatch& batch) noexcept {
-  for (int i = 0; i < batch.count; ++i) ready(batch.tasks[i]);
+TaskRecord* Runtime::take_polled(PollBatch& batch) noexcept {
+  if (batch.count == 0) return nullptr;
+  for (int i = 1; i < batch.count; ++i) ready(batch.tasks[i]);
+  TaskRecord* t = batch.tasks[0];
+  t->state.store(TaskState::runnable, std::memory_order_relaxed);
+#if !defined(GORO_NO_WAIT_RECORDING)
+  clear_wait(t);
+#endif
+  return t;
 }
 
 GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
@@ -912,20 +919,21 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
     if (next_timer_ns() != INT64_MAX) run_due_timers(w);
-    // Tasks in IO wait while this runtime is busy: a non-blocking poll now and then.
-    if (netpoll_.has_waiters()) [[unlikely]] {
+    // Tasks in IO wait while this runtime is busy: a non-blocking poll now and then. The
+    // load below is all a program without IO pays per round.
+    const bool io_waiters = netpoll_.has_waiters();
+    if (io_waiters) [[unlikely]] {
       PollBatch batch;
       netpoll_.poll_if_due(w->tick, batch);
-      ready_polled(batch);
+      if (TaskRecord* t = take_polled(batch)) return t;
     }
     if (TaskRecord* t = try_get_work(w)) return t;
     // Out of work with tasks in IO wait: a non-blocking poll before spinning or sleeping
     // (Go's findRunnable), so an fd that is ready already costs no idle round trip.
-    if (netpoll_.has_waiters()) [[unlikely]] {
+    if (io_waiters) [[unlikely]] {
       PollBatch batch;
       netpoll_.poll_now(batch);
-      ready_polled(batch);
-      if (batch.count > 0) continue;
+      if (TaskRecord* t = take_polled(batch)) return t;
     }
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
@@ -940,12 +948,6 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
         if (stopping_.load(std::memory_order_acquire)) break;
         run_due_timers(w);
         found = try_get_work(w);
-        if (found == nullptr && netpoll_.has_waiters()) {
-          PollBatch batch;
-          netpoll_.poll_now(batch);
-          ready_polled(batch);
-          if (batch.count > 0) found = try_get_work(w);
-        }
         if (found == nullptr) found = steal(w);
         if (found == nullptr)
           for (int i = 0; i < 50; ++i) cpu_relax();
@@ -994,8 +996,8 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       if (netpoll_.has_waiters() && netpoll_.block(w, deadline, &w->wake_word, batch)) {
         if (batch.count > 0) {
           leave_idle();
-          ready_polled(batch);
-          break;
+          wait_clock_worker_busy();
+          return take_polled(batch);
         }
       } else if (deadline == INT64_MAX) {
         futex_wait(&w->wake_word, 0);

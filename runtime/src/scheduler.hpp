@@ -201,7 +201,9 @@ class Runtime {
   void wake_all_idle() noexcept;
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
-  void ready_polled(PollBatch& batch) noexcept;
+  // The tasks a worker's poll readied: it runs the first itself (no idle worker is woken
+  // for it, as Go's findRunnable) and readies the rest; nullptr when none.
+  TaskRecord* take_polled(PollBatch& batch) noexcept;
   void execute(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;

@@ -253,6 +253,32 @@ void Netpoll::evict_everywhere(int fd) noexcept {
   for (Netpoll* poller : pollers()) poller->evict(fd);
 }
 
+void Netpoll::watch(int fd, void (*on_ready)(void*), void* arg) {
+  PollDesc& pd = desc(fd);
+  std::lock_guard guard(pd.lock);
+  pd.on_ready_arg = arg;
+  pd.on_ready.store(on_ready, std::memory_order_release);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = &pd;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    pd.on_ready.store(nullptr, std::memory_order_relaxed);
+    throw std::system_error(errno, std::generic_category(), "goro: epoll_ctl(watch fd " + std::to_string(fd) + ")");
+  }
+  pd.in_epoll = true;
+  waiters_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Netpoll::unwatch(int fd) noexcept {
+  PollDesc& pd = desc(fd);
+  std::lock_guard guard(pd.lock);
+  if (pd.on_ready.load(std::memory_order_relaxed) == nullptr) return;
+  (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  pd.in_epoll = false;
+  pd.on_ready.store(nullptr, std::memory_order_relaxed);
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Netpoll::unblock_all(PollDesc& pd) noexcept {
   pd.close_seq.fetch_add(1, std::memory_order_seq_cst);
   if (TaskRecord* t = unblock(pd.rg, false)) ready_task(t);
@@ -341,6 +367,10 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
         std::uint64_t value;
         (void)!::read(eventfd_, &value, sizeof value);
       }
+      continue;
+    }
+    if (auto on_ready = pd->on_ready.load(std::memory_order_acquire)) {  // watch()
+      on_ready(pd->on_ready_arg);
       continue;
     }
     const std::uint32_t e = events[i].events;

@@ -77,6 +77,10 @@ struct PollDesc {
   std::atomic<int> registrations{0};         // live goro::io::Registration objects (written under lock)
   bool in_epoll = false;
   int fd = -1;
+  // A watched fd (Netpoll::watch): its edges run on_ready(on_ready_arg) on the polling
+  // worker instead of readying a task. Written by watch/unwatch only.
+  std::atomic<void (*)(void*)> on_ready{nullptr};
+  void* on_ready_arg = nullptr;
 };
 
 // Up to this many tasks readied by one poll.
@@ -124,6 +128,14 @@ class Netpoll {
   // evict(fd) in every live runtime's poller: a task of any runtime may be waiting on
   // fd, and io::close may run on a plain thread.
   static void evict_everywhere(int fd) noexcept;
+
+  // --- runtime services (the signal fds): an fd whose edges (readable, edge-triggered)
+  // run on_ready(arg) on whichever worker polls them, with no lock of the poller held;
+  // on_ready must drain the fd and may run concurrently with itself. A watched fd counts
+  // as a waiter, so an idle worker sleeps in epoll_wait for it. The fd must stay open
+  // until unwatch().
+  void watch(int fd, void (*on_ready)(void*), void* arg);
+  void unwatch(int fd) noexcept;
 
   // A busy runtime polls at most this often: ~0.5 us of epoll_wait per millisecond.
   static constexpr std::int64_t kPollIntervalNs = 1'000'000;

@@ -277,5 +277,6 @@ Worker* this_worker() noexcept;
 
 // The runtime of the calling task, else the default runtime (started on first use).
 Runtime& current_or_default_runtime();
+Runtime& default_runtime();  // started on first use; lives until exit
 
 }  // namespace goro::detail

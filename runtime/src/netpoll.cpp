@@ -256,7 +256,7 @@ void Netpoll::evict_everywhere(int fd) noexcept {
 void Netpoll::watch(int fd, void (*on_ready)(void*), void* arg) {
   PollDesc& pd = desc(fd);
   std::lock_guard guard(pd.lock);
-  pd.on_ready_arg = arg;
+  pd.on_ready_arg.store(arg, std::memory_order_relaxed);
   pd.on_ready.store(on_ready, std::memory_order_release);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLET;
@@ -370,7 +370,7 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
       continue;
     }
     if (auto on_ready = pd->on_ready.load(std::memory_order_acquire)) {  // watch()
-      on_ready(pd->on_ready_arg);
+      on_ready(pd->on_ready_arg.load(std::memory_order_relaxed));
       continue;
     }
     const std::uint32_t e = events[i].events;

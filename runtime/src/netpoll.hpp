@@ -80,7 +80,7 @@ struct PollDesc {
   // A watched fd (Netpoll::watch): its edges run on_ready(on_ready_arg) on the polling
   // worker instead of readying a task. Written by watch/unwatch only.
   std::atomic<void (*)(void*)> on_ready{nullptr};
-  void* on_ready_arg = nullptr;
+  std::atomic<void*> on_ready_arg{nullptr};  // atomic: a poll that raced an unwatch may read it
 };
 
 // Up to this many tasks readied by one poll.

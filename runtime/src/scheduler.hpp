@@ -147,6 +147,9 @@ class Runtime {
                           std::size_t size, std::size_t align, void (*construct)(void*, void*),
                           void* arg, const ClosureOps& ops);
   void ready(TaskRecord* t) noexcept;    // from any thread
+  // The poller gained a waiter from outside any task (Netpoll::watch): wakes an idle
+  // worker, if none spins, so that one goes back to sleep inside epoll_wait.
+  void wake_idle_for_poller() noexcept { wake_idle_if_needed(); }
   TimerHandle add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
   bool cancel_timer(std::uint64_t timer_id) noexcept;
   // The earliest pending timer's deadline (INT64_MAX: none): one load, no lock.

@@ -131,7 +131,8 @@ void update_delivery_locked() {
   for (const Subscription& s : *g_subs) sigaddset(&wanted, s.sig);
   (void)::signalfd(g_signalfd, &wanted, 0);
   if (!g_subs->empty() && g_poller == nullptr) {
-    detail::Netpoll& poller = detail::default_runtime().netpoll();
+    detail::Runtime& rt = detail::default_runtime();
+    detail::Netpoll& poller = rt.netpoll();
     std::vector<int> stale;  // bytes of deliveries nobody listened to any more
     drain(stale);
     poller.watch(g_signalfd, dispatch, nullptr);
@@ -142,6 +143,7 @@ void update_delivery_locked() {
       throw;
     }
     g_poller = &poller;
+    rt.wake_idle_for_poller();  // its idle workers may all be asleep on their futex
   } else if (g_subs->empty() && g_poller != nullptr) {
     g_poller->unwatch(g_signalfd);
     g_poller->unwatch(g_pipe[0]);

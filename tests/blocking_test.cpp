@@ -3,6 +3,8 @@
 // directly; the cap's environment variable is parsed strictly.
 #include <goro/blocking.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -155,6 +157,49 @@ TEST(Blocking, ATaskLeftInACallAtRunsEndIsUnwoundAfterTheCallReturns) {
   }, cfg);
   EXPECT_TRUE(call_returned.load()) << "run() returned while the call still ran";
   EXPECT_TRUE(unwound.load());
+}
+
+// Run by the tests below in a child process: the default runtime's task is inside a
+// blocking call (GORO_TEST_CALL_MS long) when the process exits.
+TEST(BlockingAtExitChild, DISABLED_ExitsDuringACall) {
+  const char* ms_text = std::getenv("GORO_TEST_CALL_MS");
+  ASSERT_NE(ms_text, nullptr);
+  const long ms = std::atol(ms_text);
+  const goro::TaskId t = goro::go_spawn([ms] {
+    goro::blocking([ms] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      const char line[] = "the call returned\n";
+      (void)!::write(1, line, sizeof line - 1);
+    });
+  });
+  ASSERT_TRUE(gt::wait_blocked(t, WaitReason::syscall));
+  std::exit(0);  // atexit: the default runtime shuts down
+}
+
+gt::CommandResult exit_during_a_call(int call_ms) {
+  return gt::run_command("GORO_TEST_CALL_MS=" + std::to_string(call_ms) + " /proc/" +
+                         std::to_string(::getpid()) +
+                         "/exe --gtest_also_run_disabled_tests "
+                         "--gtest_filter=BlockingAtExitChild.DISABLED_ExitsDuringACall 2>&1");
+}
+
+TEST(BlockingAtExit, TheDefaultRuntimesPoolIsJoinedAndARunningCallWaitedFor) {
+  const gt::CommandResult r = exit_during_a_call(300);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the call returned"), std::string::npos)
+      << "the process exited while the call still ran:\n" << r.output;
+  EXPECT_EQ(r.output.find("still running a call"), std::string::npos) << r.output;
+}
+
+TEST(BlockingAtExit, ACallOutlastingTheBoundIsReportedWithItsSite) {
+  const gt::CommandResult r = exit_during_a_call(60'000);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("the call returned"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 blocking-pool thread(s) still running a call 2 s after the process's exit"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("goro::blocking called at"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("blocking_test.cpp"), std::string::npos) << "names the call's site:\n" << r.output;
 }
 
 }  // namespace

@@ -172,6 +172,55 @@ TEST_P(IoWorkers, CloseFromAnotherTaskWakesTheWaiterWithClosed) {
   }, workers(GetParam()));
 }
 
+TEST_P(IoWorkers, CloseFromAPlainThreadWakesTheWaiterWithClosed) {
+  Pipe p;
+  goro::run([&] {
+    goro::Channel<bool> closed(1);
+    const goro::TaskId reader = goro::go_spawn([&] {
+      try {
+        (void)goro::io::wait_readable(p.r, Clock::now() + gt::kWatchdog);
+        closed.send(false);
+      } catch (const goro::io::Closed&) {
+        closed.send(true);
+      }
+    });
+    ASSERT_TRUE(gt::wait_blocked(reader, WaitReason::io_wait));
+    std::thread closer([fd = p.r] { goro::io::close(fd); });
+    closer.join();
+    p.r = -1;
+    auto r = gt::recv_for(closed);
+    ASSERT_FALSE(r.timed_out) << "the waiter was not woken by a close on a plain thread";
+    EXPECT_EQ(r.value, true);
+  }, workers(GetParam()));
+}
+
+TEST(Io, CloseInOneRuntimeWakesAWaiterOfAnother) {
+  Pipe p;
+  goro::Channel<bool> closed(1);
+  std::atomic<goro::TaskId> waiter{0};
+  std::thread other([&] {
+    goro::run([&] {
+      waiter = goro::current_task();
+      try {
+        (void)goro::io::wait_readable(p.r, Clock::now() + gt::kWatchdog);
+        closed.send(false);
+      } catch (const goro::io::Closed&) {
+        closed.send(true);
+      }
+    });
+  });
+  goro::run([&] {
+    ASSERT_TRUE(gt::eventually([&] { return waiter.load() != 0; }));
+    ASSERT_TRUE(gt::wait_blocked(waiter.load(), WaitReason::io_wait));
+    goro::io::close(p.r);
+    p.r = -1;
+    auto r = gt::recv_for(closed);
+    ASSERT_FALSE(r.timed_out) << "the other runtime's waiter was not woken";
+    EXPECT_EQ(r.value, true);
+  });
+  other.join();
+}
+
 TEST(Io, RegistrationCloseWakesTheWaiterAndLaterWaitsThrowClosed) {
   Pipe p;
   goro::run([&] {

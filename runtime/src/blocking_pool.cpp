@@ -123,7 +123,7 @@ void BlockingPool::thread_main() {
   }
 }
 
-bool BlockingPool::shutdown(std::chrono::nanoseconds bound) {
+bool BlockingPool::shutdown(std::chrono::nanoseconds bound, const char* ending) {
   std::unique_lock lock(mutex_);
   if (abandoned_) return false;
   stopping_ = true;
@@ -141,14 +141,14 @@ bool BlockingPool::shutdown(std::chrono::nanoseconds bound) {
   std::string calls;
   for (const BlockingJob* job : running_) calls += "\n  goro::blocking called at " + site_text(job->where);
   logger().error(
-      "goro::run: {} blocking-pool thread(s) still running a call {} after the end of run(); they "
-      "are left running and their tasks' stacks are kept (leaked). Make the call return (a "
-      "timeout on the blocking operation) before run() ends.{}",
+      "goro: {} blocking-pool thread(s) still running a call {} after {}; they are left "
+      "running and their tasks' stacks are kept (leaked). Make the call return (a timeout on "
+      "the blocking operation) before that.{}",
       threads_.size(),
       std::chrono::duration_cast<std::chrono::milliseconds>(bound).count() >= 1000
           ? std::to_string(std::chrono::duration_cast<std::chrono::seconds>(bound).count()) + " s"
           : std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(bound).count()) + " ms",
-      calls);
+      ending, calls);
   for (auto& [id, thread] : threads_) thread.detach();
   threads_.clear();
   abandoned_ = true;  // the detached threads still use this object: never free it

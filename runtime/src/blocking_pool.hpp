@@ -3,7 +3,8 @@
 //
 //   pool.submit(job);          // from park()'s release step: the task is switched out
 //   ...on a pool thread: job->call->invoke(job->call); ready the task
-//   pool.shutdown(bound);      // run()'s end: idle threads exit, busy ones get `bound`
+//   pool.shutdown(bound);      // run()'s end, or exit for the default runtime: idle
+//                              // threads exit, busy ones get `bound`
 //
 // Invariants and lock discipline:
 // - mutex_ guards queue_, threads_, idle_, exited_, stopping_, cap_; work_ (a condition
@@ -60,9 +61,10 @@ class BlockingPool {
   unsigned cap();
   void submit(BlockingJob* job);
   // Stops the pool: waits up to `bound` for running calls, joins every thread that
-  // ended; true when all did (false: some are still running a call, reported and left,
-  // and this object must then never be destroyed). Idempotent.
-  bool shutdown(std::chrono::nanoseconds bound);
+  // ended; true when all did (false: some are still running a call, reported with the
+  // site of each call and left, and this object must then never be destroyed).
+  // `ending` names what ended, for that report. Idempotent.
+  bool shutdown(std::chrono::nanoseconds bound, const char* ending = "the end of goro::run");
 
  private:
   void thread_main();

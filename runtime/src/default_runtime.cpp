@@ -34,6 +34,10 @@ void shutdown_default_runtime() {
 
 Runtime& current_or_default_runtime() {
   if (Worker* w = this_worker()) return *w->rt;
+  return default_runtime();
+}
+
+Runtime& default_runtime() {
   if (Runtime* rt = g_default_runtime.load(std::memory_order_acquire)) return *rt;
   std::lock_guard guard(g_default_mutex);
   if (Runtime* rt = g_default_runtime.load(std::memory_order_acquire)) return *rt;

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "external_waits.hpp"
 #include "goro/detail/park.hpp"
@@ -114,6 +115,16 @@ bool wait_on_thread(int fd, PollDir dir, std::int64_t deadline_ns, const std::so
   }
 }
 
+// Every live Netpoll, for io::close from any thread. Leaked: used until exit.
+std::mutex& pollers_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::vector<Netpoll*>& pollers() {  // guarded by pollers_mutex()
+  static auto* v = new std::vector<Netpoll*>;
+  return *v;
+}
+
 }  // namespace
 
 Netpoll* current_netpoll() noexcept {
@@ -121,10 +132,19 @@ Netpoll* current_netpoll() noexcept {
   return (w != nullptr && w->current != nullptr) ? &w->rt->netpoll() : nullptr;
 }
 
+Netpoll::Netpoll() {
+  std::lock_guard guard(pollers_mutex());
+  pollers().push_back(this);
+}
+
 Netpoll::~Netpoll() {
   {
     std::unique_lock gone(life_->lock);
     life_->poller = nullptr;
+  }
+  {
+    std::lock_guard guard(pollers_mutex());
+    std::erase(pollers(), this);
   }
   for (auto& chunk : chunks_) delete[] chunk.load(std::memory_order_relaxed);
   if (epfd_ >= 0) ::close(epfd_);
@@ -232,6 +252,37 @@ void Netpoll::evict(int fd) noexcept {
   unblock_all(pd);
 }
 
+void Netpoll::evict_everywhere(int fd) noexcept {
+  std::lock_guard guard(pollers_mutex());
+  for (Netpoll* poller : pollers()) poller->evict(fd);
+}
+
+void Netpoll::watch(int fd, void (*on_ready)(void*), void* arg) {
+  PollDesc& pd = desc(fd);
+  std::lock_guard guard(pd.lock);
+  pd.on_ready_arg.store(arg, std::memory_order_relaxed);
+  pd.on_ready.store(on_ready, std::memory_order_release);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = &pd;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    pd.on_ready.store(nullptr, std::memory_order_relaxed);
+    throw std::system_error(errno, std::generic_category(), "goro: epoll_ctl(watch fd " + std::to_string(fd) + ")");
+  }
+  pd.in_epoll = true;
+  waiters_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Netpoll::unwatch(int fd) noexcept {
+  PollDesc& pd = desc(fd);
+  std::lock_guard guard(pd.lock);
+  if (pd.on_ready.load(std::memory_order_relaxed) == nullptr) return;
+  (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  pd.in_epoll = false;
+  pd.on_ready.store(nullptr, std::memory_order_relaxed);
+  waiters_.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void Netpoll::unblock_all(PollDesc& pd) noexcept {
   pd.close_seq.fetch_add(1, std::memory_order_seq_cst);
   if (TaskRecord* t = unblock(pd.rg, false)) ready_task(t);
@@ -331,6 +382,10 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
       }
       continue;
     }
+    if (auto on_ready = pd->on_ready.load(std::memory_order_acquire)) {  // watch()
+      on_ready(pd->on_ready_arg.load(std::memory_order_relaxed));
+      continue;
+    }
     const std::uint32_t e = events[i].events;
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
       if (TaskRecord* t = unblock(pd->rg, true)) out.tasks[out.count++] = t;
@@ -351,6 +406,7 @@ void Netpoll::poll_if_due(std::uint32_t tick, PollBatch& out) noexcept {
 
 void Netpoll::poll_now(PollBatch& out) noexcept {
   if (!initialized_.load(std::memory_order_acquire)) return;
+  if (blocker_.load(std::memory_order_relaxed) != nullptr) return;
   (void)poll_events(0, out);
 }
 
@@ -401,7 +457,7 @@ bool wait_writable(int fd, std::chrono::steady_clock::time_point deadline, std::
 }
 
 void close(int fd) {
-  if (detail::Netpoll* poller = detail::current_netpoll()) poller->evict(fd);
+  detail::Netpoll::evict_everywhere(fd);
   ::close(fd);
 }
 
@@ -432,7 +488,7 @@ void Registration::release() noexcept {
 
 void Registration::close() {
   if (fd_ < 0) return;
-  if (poller_ != nullptr) static_cast<detail::Netpoll*>(poller_)->evict(fd_);
+  detail::Netpoll::evict_everywhere(fd_);
   release();
   ::close(fd_);
   fd_ = -1;

@@ -3,6 +3,7 @@
 //
 //   // a task (goro::io::wait_readable):        // the scheduler (idle.hpp):
 //   netpoll.wait(fd, PollDir::read, deadline);  if (netpoll.has_waiters()) poll_if_due();
+//                                               // out of work: poll_now()
 //                                               // idle: netpoll.block(w, timer deadline, ...)
 //
 // One Netpoll per runtime: an epoll instance, an eventfd that breaks a blocked
@@ -33,11 +34,16 @@
 // Lock discipline: PollDesc::lock guards registrations and in_epoll (the epoll_ctl
 // calls for the fd); table_lock_ guards creating chunks of the descriptor table. The
 // slots, closed and close_seq are atomics, touched without locks. No lock is held while
-// parking or readying a task.
+// parking or readying a task, except the process-wide poller list's mutex (netpoll.cpp),
+// which evict_everywhere() holds so that no poller is destroyed under it; it is taken
+// before any PollDesc::lock and never while a poller's own locks are held.
 //
-// The scheduler's seam: has_waiters() (one relaxed load), poll_if_due() from busy
-// workers, block() for the one idle worker that sleeps in epoll_wait until the next
-// timer, interrupt() after a worker's wake word is set.
+// The scheduler's seam: has_waiters() (one relaxed load per scheduling round, all a
+// program without IO pays), poll_if_due() from busy workers, poll_now() from a worker
+// out of work, block() for the one idle worker that sleeps in epoll_wait until the next
+// timer, interrupt() after a worker's wake word is set. A worker runs the first task its
+// own poll readied without waking anyone (Runtime::take_polled); spinning workers do not
+// poll (the worker that stops spinning polls in block()).
 #pragma once
 
 #include <atomic>
@@ -80,6 +86,10 @@ struct PollDesc {
   std::atomic<int> registrations{0};         // live goro::io::Registration objects (written under lock)
   bool in_epoll = false;
   int fd = -1;
+  // A watched fd (Netpoll::watch): its edges run on_ready(on_ready_arg) on the polling
+  // worker instead of readying a task. Written by watch/unwatch only.
+  std::atomic<void (*)(void*)> on_ready{nullptr};
+  std::atomic<void*> on_ready_arg{nullptr};  // atomic: a poll that raced an unwatch may read it
 };
 
 // Up to this many tasks readied by one poll.
@@ -100,7 +110,7 @@ struct PollerLife {
 
 class Netpoll {
  public:
-  Netpoll() = default;
+  Netpoll();
   ~Netpoll();
   const std::shared_ptr<PollerLife>& life() const noexcept { return life_; }
   Netpoll(const Netpoll&) = delete;
@@ -112,8 +122,12 @@ class Netpoll {
   // is over kPollIntervalNs old; `tick` is the worker's schedule counter.
   void poll_if_due(std::uint32_t tick, PollBatch& out) noexcept;
   // A worker out of work (Go's findRunnable before stealing or sleeping): a non-blocking
-  // poll, even while an idle worker is inside epoll_wait (it would need a wake-up to run
-  // what it finds; this worker runs it at once).
+  // poll, unless an idle worker is inside epoll_wait (Go's lastpoll == 0). The kernel
+  // wakes that worker for every edge anyway; a second poller would only race it for the
+  // edge, turning its wake-up into a wasted one on every edge. Skipping lets the busy
+  // worker go idle while the blocker runs what it got: a pair of tasks that ready each
+  // other through fds then settles on one worker, with the others asleep on their futex
+  // and nobody in epoll_wait, polling once per hand-off.
   void poll_now(PollBatch& out) noexcept;
   // Idle worker: sleeps in epoll_wait until deadline_ns (kNeverNs: no timeout), an fd
   // edge, or interrupt(); false at once when another worker is the blocker. Skips the
@@ -135,6 +149,17 @@ class Netpoll {
   // Wakes every waiter of fd with goro::io::Closed; later waits throw it too, until the
   // fd is registered afresh. Does not close the fd.
   void evict(int fd) noexcept;
+  // evict(fd) in every live runtime's poller: a task of any runtime may be waiting on
+  // fd, and io::close may run on a plain thread.
+  static void evict_everywhere(int fd) noexcept;
+
+  // --- runtime services (the signal fds): an fd whose edges (readable, edge-triggered)
+  // run on_ready(arg) on whichever worker polls them, with no lock of the poller held;
+  // on_ready must drain the fd and may run concurrently with itself. A watched fd counts
+  // as a waiter, so an idle worker sleeps in epoll_wait for it. The fd must stay open
+  // until unwatch().
+  void watch(int fd, void (*on_ready)(void*), void* arg);
+  void unwatch(int fd) noexcept;
 
   // A busy runtime polls at most this often: ~0.5 us of epoll_wait per millisecond.
   static constexpr std::int64_t kPollIntervalNs = 1'000'000;

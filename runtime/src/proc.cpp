@@ -259,8 +259,15 @@ bool Runtime::any_work_visible() noexcept {
   return next_timer_ns() <= now_ns();
 }
 
-void Runtime::ready_polled(PollBatch& batch) noexcept {
-  for (int i = 0; i < batch.count; ++i) ready(batch.tasks[i]);
+TaskRecord* Runtime::take_polled(PollBatch& batch) noexcept {
+  if (batch.count == 0) return nullptr;
+  for (int i = 1; i < batch.count; ++i) ready(batch.tasks[i]);
+  TaskRecord* t = batch.tasks[0];
+  t->state.store(TaskState::runnable, std::memory_order_relaxed);
+#if !defined(GORO_NO_WAIT_RECORDING)
+  clear_wait(t);
+#endif
+  return t;
 }
 
 GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
@@ -295,20 +302,22 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
     if (next_timer_ns() != INT64_MAX) run_due_timers(w);
-    // Tasks in IO wait while this runtime is busy: a non-blocking poll now and then.
-    if (idle_.polling()) [[unlikely]] {
+    // Tasks in IO wait while this runtime is busy: a non-blocking poll now and then. The
+    // load below is all a program without IO pays per round.
+    const bool io_waiters = idle_.polling();
+    if (io_waiters) [[unlikely]] {
       PollBatch batch;
       idle_.poll_if_due(w->tick, batch);
-      ready_polled(batch);
+      if (TaskRecord* t = take_polled(batch)) return t;
     }
     if (TaskRecord* t = try_get_work(w)) return t;
     // Out of work with tasks in IO wait: a non-blocking poll before spinning or sleeping
-    // (Go's findRunnable), so an fd that is ready already costs no idle round trip.
-    if (idle_.polling()) [[unlikely]] {
+    // (Go's findRunnable), so an fd that is ready already costs no idle round trip. The
+    // worker runs what its own poll readied: waking another for it would shuttle the pair.
+    if (io_waiters) [[unlikely]] {
       PollBatch batch;
       idle_.poll_now(batch);
-      ready_polled(batch);
-      if (batch.count > 0) continue;
+      if (TaskRecord* t = take_polled(batch)) return t;
     }
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
@@ -320,13 +329,8 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       for (int round = 0; round < 64 && found == nullptr; ++round) {
         if (stopping_.load(std::memory_order_acquire)) break;
         run_due_timers(w);
+        // No polling while spinning: an epoll_wait per round cost more than the wait.
         found = try_get_work(w);
-        if (found == nullptr && idle_.polling()) {
-          PollBatch batch;
-          idle_.poll_now(batch);
-          ready_polled(batch);
-          if (batch.count > 0) found = try_get_work(w);
-        }
         if (found == nullptr) found = steal(w);
         if (found == nullptr)
           for (int i = 0; i < 50; ++i) cpu_relax();
@@ -354,8 +358,8 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       const IdleWorkers::Wakeup wakeup = idle_.sleep(w, next_timer_ns(), batch);
       if (wakeup == IdleWorkers::Wakeup::polled) {
         idle_.leave(w);
-        ready_polled(batch);
-        break;
+        wait_clock_worker_busy();
+        return take_polled(batch);
       }
       if (wakeup == IdleWorkers::Wakeup::woken) break;
       if (stopping_.load(std::memory_order_acquire) || next_timer_ns() <= now_ns()) {

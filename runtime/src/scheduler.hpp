@@ -133,6 +133,9 @@ class Runtime {
                           std::size_t size, std::size_t align, void (*construct)(void*, void*),
                           void* arg, const ClosureOps& ops);
   void ready(TaskRecord* t) noexcept;    // from any thread
+  // The poller gained a waiter from outside any task (Netpoll::watch): wakes an idle
+  // worker, if none spins, so that one goes back to sleep inside epoll_wait.
+  void wake_idle_for_poller() noexcept { idle_.wake_if_needed(); }
   TimerHandle add_timer(std::int64_t when, void (*fire)(void*), void (*drop)(void*), void* arg);
   bool cancel_timer(std::uint64_t timer_id) noexcept;
   // The earliest pending timer's deadline (INT64_MAX: none): one load, no lock.
@@ -183,7 +186,9 @@ class Runtime {
   void push_local(Worker* w, TaskRecord* t) noexcept;
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);
-  void ready_polled(PollBatch& batch) noexcept;
+  // The tasks a worker's poll readied: it runs the first itself (no idle worker is woken
+  // for it, as Go's findRunnable) and readies the rest; nullptr when none.
+  TaskRecord* take_polled(PollBatch& batch) noexcept;
   void execute(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
@@ -253,5 +258,6 @@ Worker* set_this_worker(Worker* w) noexcept;
 
 // The runtime of the calling task, else the default runtime (started on first use).
 Runtime& current_or_default_runtime();
+Runtime& default_runtime();  // started on first use; lives until exit
 
 }  // namespace goro::detail

@@ -174,6 +174,7 @@ void Runtime::shutdown_at_exit() {
     else
       w->thread.detach();
   }
+  (void)blocking_pool_->shutdown(kBlockingShutdownWait, "the process's exit");  // joins its threads
   if (leak_policy_ == LeakPolicy::fail && leftovers > 0) {
     std::fflush(nullptr);
     std::_Exit(1);

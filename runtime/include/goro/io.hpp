@@ -51,8 +51,8 @@ bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline = std:
 bool wait_writable(int fd, std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
                    std::source_location where = std::source_location::current());
 
-// Wakes every task waiting on fd with io::Closed, drops its registration in the calling
-// task's runtime, then closes it (::close). On a plain thread: just ::close.
+// Wakes every task waiting on fd with io::Closed (in any runtime; callable from a task
+// or a plain thread), drops the fd from the pollers, then closes it (::close).
 void close(int fd);
 
 // Registers fd with the calling task's runtime's poller for this object's lifetime.

@@ -8,9 +8,17 @@
 // - Each delivery of a listed signal is sent to every channel subscribed to it without
 //   blocking: when a channel is full (or unbuffered with no receiver waiting) that
 //   delivery is dropped for it, as in Go. Give the channel a buffer.
-// - Works whichever thread the kernel picks: goro installs a handler for the signal
-//   (sigaction) that hands the number to a dispatcher thread, so no thread needs the
-//   signal blocked. Do not install your own handler for a subscribed signal meanwhile.
+// - Delivery goes through the default runtime's poller (no dispatcher thread), from a
+//   signalfd when the signal is blocked in every thread, else from goro's handler
+//   (sigaction) in whichever thread the kernel picks. No mask is required and goro
+//   changes none; to route signals through the signalfd (no handler interrupts any of
+//   your threads' system calls), block them in main() before any thread starts:
+//     sigset_t set; sigemptyset(&set); sigaddset(&set, SIGINT); sigaddset(&set, SIGTERM);
+//     pthread_sigmask(SIG_BLOCK, &set, nullptr);   // first thing in main()
+//   Blocked signals stay blocked in processes you start (exec keeps the mask): unblock
+//   them there (posix_spawnattr_setsigmask). raise() signals only the calling thread: in
+//   a thread that blocks the signal it stays pending there; use kill(getpid(), sig).
+//   Do not install your own handler for a subscribed signal meanwhile.
 // - notify_signals may be called again for the same channel to add signals. stop_signals
 //   removes every subscription of the channel; a signal nobody listens to any more gets
 //   the disposition it had before goro took it.

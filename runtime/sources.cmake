@@ -1,8 +1,10 @@
 target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/blocking_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/bubble.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/condition_variable.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/deadlock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/env.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/explore.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/mutex_profile.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/netpoll.cpp

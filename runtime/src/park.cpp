@@ -15,6 +15,7 @@
 #include "env.hpp"
 #include "log.hpp"
 
+#include "bubble.hpp"
 #include "deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
@@ -60,12 +61,16 @@ void FutexLock::lock_slow() noexcept {
 // ---------------------------------------------------------------------------- clocks
 
 std::int64_t now_ns() noexcept {
+  if (g_bubbles_live.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    if (const std::int64_t virtual_now = bubble_now_ns(); virtual_now >= 0) return virtual_now;
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 std::int64_t coarse_now_ns() noexcept {
+  if (g_bubbles_live.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    if (const std::int64_t virtual_now = bubble_now_ns(); virtual_now >= 0) return virtual_now;
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;

@@ -32,6 +32,7 @@
 #include "stack_pool.hpp"
 #include "thread_registry.hpp"
 #include "wait_clock.hpp"
+#include "bubble.hpp"
 #include "wait_record.hpp"
 
 namespace ctx = boost::context::detail;
@@ -208,6 +209,8 @@ __attribute__((noinline)) Worker* this_worker() noexcept {
   return w;
 }
 
+void set_this_worker(Worker* w) noexcept { t_worker = w; }
+
 std::uint64_t thread_spawn_origin() noexcept { return t_spawn_origin; }
 void set_thread_spawn_origin(std::uint64_t origin) noexcept { t_spawn_origin = origin; }
 
@@ -381,6 +384,7 @@ void Runtime::start() {
       workers_.push_back(std::move(w));
     }
   }
+  if (bubble != nullptr) return;  // the bubble's thread is its worker
   for (auto& w : workers_) {
     Worker* raw = w.get();
     raw->thread = std::thread(
@@ -649,6 +653,7 @@ void Runtime::push_local(Worker* w, TaskRecord* t) noexcept {
 }
 
 GORO_HOT_PATH void Runtime::ready(TaskRecord* t) noexcept {
+  if (bubble != nullptr) [[unlikely]] return bubble->ready(t);
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
 #if !defined(GORO_NO_WAIT_RECORDING)
   clear_wait(t);
@@ -736,6 +741,7 @@ bool Runtime::cancel_timer(std::uint64_t timer_id) noexcept {
 }
 
 bool Runtime::quiescent(std::uint64_t* signature) const noexcept {
+  if (bubble != nullptr) return false;  // a bubble detects its own deadlocks
   if (stopping_.load(std::memory_order_acquire)) return false;
   if (idle_count_.load(std::memory_order_seq_cst) != static_cast<int>(workers_.size()))
     return false;
@@ -1056,6 +1062,10 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
       t->ctx = back.fctx;
       t->state.store(TaskState::runnable, std::memory_order_relaxed);
       if (unwinding_.load(std::memory_order_acquire)) break;
+      if (bubble != nullptr) [[unlikely]] {
+        bubble->requeue(t);
+        break;
+      }
       push_local(w, t);
       break;
     case AfterSwitch::finish:
@@ -1137,7 +1147,9 @@ void run_task_body(TaskRecord* t) {
     // run() is unwinding this task: done.
   } catch (...) {
     Runtime* rt = t->runtime;
-    if (rt->config().on_panic == PanicPolicy::log_and_continue && t->id == rt->main_task()) {
+    if (rt->bubble != nullptr) [[unlikely]] {
+      rt->bubble->task_threw(t, std::current_exception());
+    } else if (rt->config().on_panic == PanicPolicy::log_and_continue && t->id == rt->main_task()) {
       rt->main_exception = std::current_exception();  // run() rethrows it
     } else {
       log_task_exception(t, std::current_exception());
@@ -1331,6 +1343,11 @@ void task_yield() {
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(w, t);
   switch_out(w, AfterSwitch::yield);
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
+}
+
+void task_yield_nothrow() noexcept {
+  Worker* w = this_worker();
+  if (w != nullptr && w->current != nullptr) switch_out(w, AfterSwitch::yield);
 }
 
 TaskRecord* current_task_record() noexcept {

@@ -40,6 +40,7 @@
 #include "goro/channel.hpp"
 #include "goro/context.hpp"
 #include "goro/detail/park.hpp"
+#include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
 
@@ -167,7 +168,7 @@ class Future {
   }
   bool wait_until(std::chrono::steady_clock::time_point t,
                   std::source_location where = std::source_location::current()) {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = detail::steady_now();
     if (t <= now) return wait_until_ns(std::chrono::nanoseconds::zero(), where);
     return wait_until_ns(detail::saturated_ns(t - now), where);
   }

@@ -48,6 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "goro/detail/schedule_point.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
 #include "../../runtime/src/log.hpp"
@@ -242,7 +243,10 @@ void arm_timer(const StatePtr& s, std::int64_t when_ns) {
 }
 
 CancelFunc make_cancel(StatePtr s) {
-  return [s = std::move(s)] { cancel_state(s, ContextError::canceled, nullptr, false); };
+  return [s = std::move(s)] {
+    schedule_point();
+    cancel_state(s, ContextError::canceled, nullptr, false);
+  };
 }
 
 Channel<std::monostate>& never_closed() {
@@ -296,6 +300,7 @@ std::pair<Context, CancelFunc> with_cancel(const Context& parent) {
 std::pair<Context, CancelCauseFunc> with_cancel_cause(const Context& parent) {
   auto s = detail::make_child(detail::ContextAccess::state(parent), parent.deadline());
   return {detail::ContextAccess::make(s, parent), [s](std::exception_ptr cause) {
+            detail::schedule_point();
             detail::cancel_state(s, ContextError::canceled, cause, false);
           }};
 }

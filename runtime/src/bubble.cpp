@@ -172,6 +172,10 @@ void Bubble::drive() {
     }
     if (rt_->next_timer_ns() <= now_) run_due_timers();
     if (TaskRecord* t = pick()) {
+      if (++picks_ > policy_.max_picks && policy_.max_picks != 0)
+        fail("livelock: " + std::to_string(policy_.max_picks) +
+             " scheduling decisions without the bubble ending (tasks that keep yielding, or "
+             "a select loop on a closed channel?)");
       run_one(t);
       continue;
     }

@@ -59,6 +59,8 @@ struct BubblePolicy {
   std::uint64_t seed = 0;
   int pct_depth = 3;
   int pct_steps = 64;
+  // More scheduling decisions than this in one run: a livelock (0: no limit).
+  std::uint64_t max_picks = 0;
 };
 
 class Bubble {
@@ -112,6 +114,7 @@ class Bubble {
 
   std::uint64_t rng_;
   std::uint64_t steps_ = 0;
+  std::uint64_t picks_ = 0;
   std::vector<std::uint64_t> change_points_;  // pct: steps where the running task drops
   std::int64_t next_low_priority_ = 0;        // pct: the next dropped task's priority
   std::unordered_map<TaskId, std::int64_t> priority_;  // pct, by task id

@@ -31,6 +31,9 @@ namespace goro::testing {
 
 namespace {
 
+// A run making more scheduling decisions than this is a livelock (it would never end).
+constexpr std::uint64_t kMaxPicksPerRun = 10'000'000;
+
 std::uint64_t next_seed(std::uint64_t s) noexcept {  // splitmix64's finaliser; never 0
   std::uint64_t z = s + 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -108,6 +111,7 @@ ExploreResult explore(std::function<void()> body, ExploreOptions opts) {
       policy.seed = seed;
       policy.pct_depth = opts.pct_depth;
       policy.pct_steps = opts.pct_steps;
+      policy.max_picks = kMaxPicksPerRun;
       detail::Bubble bubble(policy);
       bubble.run(body);
     } catch (const BubbleFailure& e) {

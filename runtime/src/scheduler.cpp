@@ -33,6 +33,7 @@
 #include "thread_registry.hpp"
 #include "wait_clock.hpp"
 #include "bubble.hpp"
+#include "goro/detail/schedule_point.hpp"
 #include "wait_record.hpp"
 
 namespace ctx = boost::context::detail;
@@ -1606,7 +1607,10 @@ int run(std::function<void()> main_task, Config cfg) {
   return code;
 }
 
-void yield() { detail::task_yield(); }
+void yield() {
+  detail::schedule_point();  // exploring: a step (PCT may drop this task's priority here)
+  detail::task_yield();
+}
 
 namespace {
 

@@ -256,7 +256,7 @@ bool Bubble::run_due_timers() {
 bool Bubble::waits_outside() const {
   // Called with runnable_ empty. A ready() from another thread changes a task's state and
   // queues it under mu_, so under mu_ a task is either queued or still parked.
-  std::lock_guard guard(const_cast<std::mutex&>(mu_));
+  std::lock_guard guard(mu_);
   if (!runnable_.empty()) return true;  // raced in: not idle after all
   bool outside = false;
   const Runtime* rt = rt_.get();

@@ -107,7 +107,7 @@ class Bubble {
   TaskRecord* wait_blocked_waiter_ = nullptr;
   std::exception_ptr main_exception_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable outside_ready_;  // a ready() from another thread
   std::vector<TaskRecord*> runnable_;      // guarded by mu_
   std::string failure_;                    // guarded by mu_: the first failure's reason

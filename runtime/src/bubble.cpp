@@ -16,6 +16,8 @@
 #include "goro/detail/report.hpp"
 #include "goro/detail/schedule_point.hpp"
 #include "goro/detail/timer.hpp"
+#include "park_hooks.hpp"
+#include "registry.hpp"
 #include "sanitizers.hpp"
 #include "scheduler.hpp"
 #include "wait_record.hpp"
@@ -376,11 +378,43 @@ void Bubble::fail(const std::string& reason) {
 void Bubble::unwind_and_close() {
   wait_blocked_waiter_ = nullptr;
   rt_->stop_workers();  // no thread to join: marks the runtime stopping
-  if (rt_->live_tasks() > 0) rt_->unwind_all_tasks();
+  if (rt_->live_tasks() > 0) {
+    unwind_newest_first();
+    rt_->unwind_all_tasks();  // what blocked again while unwinding, and the timers
+  }
   if (rt_->live_tasks() > 0)
     (void)rt_.release();  // tasks that could not be unwound still point at it
   else
     rt_.reset();
+}
+
+// Tasks of a test capture the body's locals by reference: a task must unwind before the
+// task that spawned it, whose frame it may point into, and the body's task last. Task
+// ids grow with every spawn here (one worker), so newest first is children first.
+void Bubble::unwind_newest_first() {
+  if (!rt_->unwinding_.exchange(true, std::memory_order_seq_cst))
+    g_park_hooks.fetch_add(kParkHookUnwindingRuntime, std::memory_order_seq_cst);
+  {
+    std::lock_guard guard(mu_);
+    runnable_.clear();  // the registry is the list of what is left
+  }
+  const Runtime* rt = rt_.get();
+  std::vector<TaskId> ids;
+  registry_for_each([&](const TaskRecord& t) {
+    if (t.runtime == rt) ids.push_back(t.id);
+  });
+  std::sort(ids.begin(), ids.end(), std::greater<>());
+  for (TaskId id : ids) {
+    TaskRecord* task = nullptr;  // looked up again: an earlier one may have ended
+    registry_for_each([&](const TaskRecord& t) {
+      if (t.runtime == rt && t.id == id) task = const_cast<TaskRecord*>(&t);
+    });
+    if (task == nullptr) continue;
+    const TaskState s = task->state.load(std::memory_order_relaxed);
+    if (s != TaskState::parked && s != TaskState::runnable) continue;
+    clear_wait(task);  // resumed without ready() (wait_record.hpp)
+    rt_->execute(worker_, task);
+  }
 }
 
 void schedule_point_slow() noexcept {

@@ -95,6 +95,7 @@ class Bubble {
   bool run_due_timers();
   [[noreturn]] void fail(const std::string& reason);
   void unwind_and_close();
+  void unwind_newest_first();
   std::int64_t priority_of(TaskRecord* t);
   std::uint64_t next_random() noexcept;
 

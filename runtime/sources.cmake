@@ -1,12 +1,14 @@
 target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/api.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/blocking_pool.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/bubble.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/clock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/condition_variable.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/config.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/deadlock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/default_runtime.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/env.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/explore.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/futex.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/idle.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp

@@ -91,7 +91,7 @@ struct AfterChannel final : ChanState<TimePoint> {
     }
     a->pending.store(false, std::memory_order_release);
     if (n > 0) {
-      TimePoint now = std::chrono::steady_clock::now();
+      TimePoint now = steady_now();
       Waiter* peer = nullptr;
       a->lock.lock();
       (void)a->try_send_locked(now, &peer);  // the only send: there is room, unless closed

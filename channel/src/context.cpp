@@ -48,6 +48,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "goro/detail/schedule_point.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
 #include "../../runtime/src/log.hpp"
@@ -242,7 +243,10 @@ void arm_timer(const StatePtr& s, std::int64_t when_ns) {
 }
 
 CancelFunc make_cancel(StatePtr s) {
-  return [s = std::move(s)] { cancel_state(s, ContextError::canceled, nullptr, false); };
+  return [s = std::move(s)] {
+    schedule_point();
+    cancel_state(s, ContextError::canceled, nullptr, false);
+  };
 }
 
 Channel<std::monostate>& never_closed() {
@@ -296,6 +300,7 @@ std::pair<Context, CancelFunc> with_cancel(const Context& parent) {
 std::pair<Context, CancelCauseFunc> with_cancel_cause(const Context& parent) {
   auto s = detail::make_child(detail::ContextAccess::state(parent), parent.deadline());
   return {detail::ContextAccess::make(s, parent), [s](std::exception_ptr cause) {
+            detail::schedule_point();
             detail::cancel_state(s, ContextError::canceled, cause, false);
           }};
 }
@@ -314,12 +319,12 @@ std::pair<Context, CancelFunc> with_deadline_cause(const Context& parent,
   auto s = detail::make_child(detail::ContextAccess::state(parent), t, cause);
   auto ctx = detail::ContextAccess::make(s, parent);
   if (!ctx.cancelled()) {
-    const auto now_tp = std::chrono::steady_clock::now();
+    const auto now_tp = detail::steady_now();
     if (t <= now_tp) {  // compared, not subtracted: t may be time_point::min()
       detail::cancel_state(s, ContextError::deadline_exceeded, cause, false);
     } else {
       const auto remaining = t - now_tp;
-      // now_ns() is read after steady_clock::now(), so the timer never fires early.
+      // now_ns() is read after steady_now(), so the timer never fires early.
       const std::int64_t rem =
           std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count();
       const std::int64_t now = detail::now_ns();
@@ -337,7 +342,7 @@ std::pair<Context, CancelFunc> with_timeout(const Context& parent, std::chrono::
 std::pair<Context, CancelFunc> with_timeout_cause(const Context& parent, std::chrono::nanoseconds d,
                                                   std::exception_ptr cause) {
   using Clock = std::chrono::steady_clock;
-  const auto now = Clock::now();
+  const auto now = detail::steady_now();
   // Saturate instead of overflowing for huge timeouts.
   const auto room = std::chrono::duration_cast<std::chrono::nanoseconds>(
       Clock::time_point::max() - now);

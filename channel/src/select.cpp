@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "goro/detail/park_on.hpp"
+#include "goro/detail/schedule_point.hpp"
 #include "goro/select.hpp"
 
 namespace goro::detail {
@@ -63,6 +64,7 @@ void unlock_all(void* p) { static_cast<LockSet*>(p)->unlock_all(); }
 
 GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
                                         const std::source_location& where) {
+  schedule_point();
   // Small selects live entirely on the stack. Waiters are constructed only when the
   // select has to queue (their storage stays raw on the fast path).
   std::uint32_t order_inline[kInline];
@@ -91,7 +93,7 @@ GORO_HOT_PATH std::size_t select_core(SelectCaseView* cases, std::size_t n,
       if (cases[i].kind == SelectCaseView::Kind::fallback) default_index = i;
       continue;
     }
-    if (ncases % 8 == 0) random = fast_random();
+    if (ncases % 8 == 0) random = schedule_random();
     const std::uint64_t scaled = std::uint64_t{random} * (ncases + 1);
     const std::size_t j = static_cast<std::size_t>(scaled >> 32);
     random = static_cast<std::uint32_t>(scaled);

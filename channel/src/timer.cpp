@@ -105,7 +105,7 @@ void fire(void* p) {
         core.active = false;
         run_func = true;
       } else {
-        (void)core.ch.try_send(std::chrono::steady_clock::now());  // a full ticker drops it
+        (void)core.ch.try_send(steady_now());  // a full ticker drops it
         if (core.period > 0) {
           arm_locked(arm->core, next_tick(core.when, core.period, now_ns()));
         } else {

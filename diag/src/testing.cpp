@@ -258,4 +258,36 @@ class LeakEnvironment : public ::testing::Environment {
   return new LeakEnvironment(std::move(opts));
 }
 
+namespace {
+
+// explore()'s view of GoogleTest (goro/explore.hpp): the running test's failed parts.
+int failed_test_parts(std::string* last) {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (info == nullptr || info->result() == nullptr) return 0;
+  const ::testing::TestResult& result = *info->result();
+  int failed = 0;
+  for (int i = 0; i < result.total_part_count(); ++i) {
+    const ::testing::TestPartResult& part = result.GetTestPartResult(i);
+    if (!part.failed()) continue;
+    ++failed;
+    if (last != nullptr)
+      *last = std::string(part.file_name() ? part.file_name() : "?") + ":" +
+              std::to_string(part.line_number()) + ": " + part.message();
+  }
+  return failed;
+}
+
+const bool g_probe_installed = (detail::set_test_failure_probe(&failed_test_parts), true);
+
+}  // namespace
+
+ExploreResult explore_in_test(std::function<void()> body, ExploreOptions opts, const char* file,
+                              int line) {
+  (void)g_probe_installed;
+  detail::set_test_failure_probe(&failed_test_parts);
+  ExploreResult result = explore(std::move(body), opts);
+  if (result.failed) ADD_FAILURE_AT(file, line) << result.report;
+  return result;
+}
+
 }  // namespace goro::testing

@@ -9,6 +9,7 @@
 
 #include "goro/condition_variable.hpp"
 #include "goro/detail/park_on.hpp"
+#include "goro/detail/schedule_point.hpp"
 
 namespace goro {
 
@@ -64,6 +65,7 @@ void arm_timer_and_unlock(void* arg) {
 
 bool ConditionVariable::park_waiter(void (*unlock_user)(void*), void* user,
                                     std::int64_t deadline_ns, std::source_location where) {
+  detail::schedule_point();
   detail::Waiter self;
   detail::init_waiter(self);
   TimedWait timed_storage;

@@ -26,9 +26,11 @@
 #include <thread>
 #include <utility>
 
+#include "bubble.hpp"
 #include "deadlock.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
+#include "goro/detail/schedule_point.hpp"
 #include "log.hpp"
 #include "park_hooks.hpp"
 #include "scheduler.hpp"
@@ -58,6 +60,8 @@ __attribute__((noinline)) Worker* this_worker() noexcept {
   asm volatile("" ::: "memory");
   return w;
 }
+
+void set_this_worker(Worker* w) noexcept { t_worker = w; }
 
 Worker* set_this_worker(Worker* w) noexcept { return std::exchange(t_worker, w); }
 std::uint64_t thread_spawn_origin() noexcept { return t_spawn_origin; }
@@ -294,6 +298,11 @@ void task_yield() {
   if (rt->unwinding() && std::uncaught_exceptions() == 0) throw_task_unwind(this_worker(), t);
 }
 
+void task_yield_nothrow() noexcept {
+  Worker* w = this_worker();
+  if (w != nullptr && w->current != nullptr) switch_out(w, AfterSwitch::yield);
+}
+
 TaskRecord* current_task_record() noexcept {
   Worker* w = this_worker();
   return w ? w->current : nullptr;
@@ -306,6 +315,9 @@ void ready_task(TaskRecord* t) noexcept { t->runtime->ready(t); }
 namespace goro {
 
 // Here, not with the rest of the API (api.cpp): task_yield inlines into it.
-void yield() { detail::task_yield(); }
+void yield() {
+  detail::schedule_point();  // exploring: a step (PCT may drop this task's priority here)
+  detail::task_yield();
+}
 
 }  // namespace goro

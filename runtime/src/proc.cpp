@@ -37,6 +37,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bubble.hpp"
 #include "config.hpp"
 #include "goro/detail/report.hpp"
 #include "log.hpp"
@@ -110,6 +111,7 @@ void Runtime::start() {
       workers_.push_back(std::move(w));
     }
   }
+  if (bubble != nullptr) return;  // the bubble's thread is its worker
   for (auto& w : workers_) {
     Worker* raw = w.get();
     raw->thread = std::thread(
@@ -182,6 +184,7 @@ void Runtime::push_local(Worker* w, TaskRecord* t) noexcept {
 }
 
 GORO_HOT_PATH void Runtime::ready(TaskRecord* t) noexcept {
+  if (bubble != nullptr) [[unlikely]] return bubble->ready(t);
   t->state.store(TaskState::runnable, std::memory_order_relaxed);
 #if !defined(GORO_NO_WAIT_RECORDING)
   clear_wait(t);
@@ -239,6 +242,7 @@ bool Runtime::run_due_timers(Worker* w) {
 // ------------------------------------------------------------------ the worker loop
 
 bool Runtime::quiescent(std::uint64_t* signature) const noexcept {
+  if (bubble != nullptr) return false;  // a bubble detects its own deadlocks
   if (stopping_.load(std::memory_order_acquire)) return false;
   if (idle_.idle_count() != static_cast<int>(workers_.size()))
     return false;
@@ -412,6 +416,10 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
       t->ctx = back.fctx;
       t->state.store(TaskState::runnable, std::memory_order_relaxed);
       if (unwinding_.load(std::memory_order_acquire)) break;
+      if (bubble != nullptr) [[unlikely]] {
+        bubble->requeue(t);
+        break;
+      }
       push_local(w, t);
       break;
     case AfterSwitch::finish:

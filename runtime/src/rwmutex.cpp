@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "goro/detail/schedule_point.hpp"
 #include "goro/rwmutex.hpp"
 #include "goro/runtime.hpp"
 #include "mutex_profile.hpp"
@@ -71,6 +72,7 @@ void RWMutex::WriterGate::unlock() noexcept {
 // --------------------------------------------------------------------------- readers
 
 void RWMutex::lock_shared(std::source_location where) {
+  detail::schedule_point();
   if (reader_count_.fetch_add(1) >= 0) return;  // no writer: the fast path
   // A writer is pending or holds the lock: its unlock() hands us a permit.
   const std::int64_t wait_start = detail::mutex_wait_start_ns();
@@ -95,6 +97,7 @@ bool RWMutex::try_lock_shared() noexcept {
 }
 
 void RWMutex::unlock_shared() {
+  detail::schedule_point();
   const std::int32_t readers_after = reader_count_.fetch_sub(1) - 1;
   if (readers_after < 0) unlock_shared_slow(readers_after);
 }
@@ -111,6 +114,7 @@ void RWMutex::unlock_shared_slow(std::int32_t readers_after) {
 // --------------------------------------------------------------------------- writers
 
 void RWMutex::lock(std::source_location where) {
+  detail::schedule_point();
   const detail::WaitSite site{diag::WaitReason::rwmutex_lock, where, this};
   std::int64_t wait_start = 0;  // mutex profile: when this call first had to wait
   writer_gate_.lock(site, &wait_start);  // behind other writers
@@ -140,6 +144,7 @@ bool RWMutex::try_lock() noexcept {
 }
 
 void RWMutex::unlock() {
+  detail::schedule_point();
   // Readers that arrived while we held the lock (they wait in reader_sem_).
   const std::int32_t readers = reader_count_.fetch_add(kMaxReaders) + kMaxReaders;
   if (readers >= kMaxReaders) {

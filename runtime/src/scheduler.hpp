@@ -70,6 +70,7 @@
 namespace goro::detail {
 
 class Runtime;
+class Bubble;
 class StackPool;
 class RecordPool;
 
@@ -175,8 +176,13 @@ class Runtime {
   // The main task signals this when it returns (run()).
   std::atomic<std::uint32_t> main_done{0};
 
+  // Set before start() when this runtime is a bubble (bubble.hpp), which then drives it
+  // from its own thread; null otherwise. Immutable once tasks exist.
+  Bubble* bubble = nullptr;
+
  private:
   friend struct WorkerLoop;
+  friend class Bubble;
   void worker_main(Worker* w);
   TaskRecord* find_runnable(Worker* w);
   TaskRecord* try_get_work(Worker* w);
@@ -247,6 +253,8 @@ struct MainClosure {
 
 void park_thread(void (*release)(void*), void* arg, const WaitSite& site);
 void task_yield();
+void task_yield_nothrow() noexcept;  // a yield that never throws the runtime's unwind
+void set_this_worker(Worker* w) noexcept;  // a bubble's thread becomes its worker
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;
 

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "goro/detail/schedule_point.hpp"
 #include "goro/runtime.hpp"
 #include "goro/detail/park_on.hpp"
 
@@ -68,6 +69,7 @@ void Semaphore::check_request(std::int64_t n, const std::source_location& where)
 }
 
 void Semaphore::acquire(std::int64_t n, std::source_location where) {
+  detail::schedule_point();
   check_request(n, where);
   acquire(n, detail::WaitSite{diag::WaitReason::semaphore, where, this});
 }
@@ -122,6 +124,7 @@ bool Semaphore::try_acquire(std::int64_t n) {
 }
 
 void Semaphore::release(std::int64_t n) {
+  detail::schedule_point();
   if (n < 0)
     throw std::invalid_argument("goro::Semaphore::release(" + std::to_string(n) +
                                 "): negative count; release the units you acquired");

@@ -17,6 +17,7 @@
 #include <string>
 #include <typeinfo>
 
+#include "bubble.hpp"
 #include "log.hpp"
 
 namespace ctx = boost::context::detail;
@@ -62,7 +63,9 @@ void run_task_body(TaskRecord* t) {
     // run() is unwinding this task: done.
   } catch (...) {
     Runtime* rt = t->runtime;
-    if (rt->config().on_panic == PanicPolicy::log_and_continue && t->id == rt->main_task()) {
+    if (rt->bubble != nullptr) [[unlikely]] {
+      rt->bubble->task_threw(t, std::current_exception());
+    } else if (rt->config().on_panic == PanicPolicy::log_and_continue && t->id == rt->main_task()) {
       rt->main_exception = std::current_exception();  // run() rethrows it
     } else {
       log_task_exception(t, std::current_exception());

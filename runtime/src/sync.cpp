@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "goro/detail/schedule_point.hpp"
 #include "goro/mutex.hpp"
 #include "goro/wait_group.hpp"
 #include "mutex_profile.hpp"
@@ -31,6 +32,7 @@ constexpr std::int64_t counter_of(std::int64_t state) noexcept { return state >>
 }  // namespace
 
 void WaitGroup::add(int n) {
+  detail::schedule_point();
   const std::int64_t delta = std::int64_t{n} * kCountUnit;
   std::int64_t state = state_.fetch_add(delta, std::memory_order_acq_rel) + delta;
   if (counter_of(state) < 0) {
@@ -56,6 +58,7 @@ void WaitGroup::release_waiters() {
 }
 
 void WaitGroup::wait(std::source_location where) {
+  detail::schedule_point();
   if (counter_of(state_.load(std::memory_order_acquire)) <= 0) return;
   lock_.lock();
   std::int64_t state = state_.load(std::memory_order_acquire);
@@ -74,6 +77,7 @@ void WaitGroup::wait(std::source_location where) {
 }
 
 void Mutex::lock(std::source_location where) {
+  detail::schedule_point();
   lock_.lock();
   if (!locked_) {
     locked_ = true;
@@ -94,6 +98,7 @@ bool Mutex::try_lock() noexcept {
 }
 
 void Mutex::unlock(std::source_location where) {
+  detail::schedule_point();
   detail::Waiter* next = nullptr;
   int profile_rate = 0;
   std::int64_t delay_ns = 0;

@@ -158,7 +158,7 @@ class Future {
   }
   bool wait_until(std::chrono::steady_clock::time_point t,
                   std::source_location where = std::source_location::current()) {
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = detail::steady_now();
     if (t <= now) return wait_until_ns(std::chrono::nanoseconds::zero(), where);
     return wait_until_ns(detail::saturating_ns(t - now), where);
   }

@@ -1,5 +1,8 @@
 // goro/testing.hpp — GoogleTest integration: fail tests that leave tasks behind
-// (uber-go/goleak's VerifyNone and VerifyTestMain, for goro). Link goro::gtest.
+// (uber-go/goleak's VerifyNone and VerifyTestMain, for goro), plus virtual time and
+// schedule exploration (goro/bubble.hpp, goro/explore.hpp). Link goro::gtest.
+//
+//   TEST(Queue, NoLostWakeups) { GORO_EXPLORE([] { run_producer_and_consumer(); }); }
 //
 //   int main(int argc, char** argv) {
 //     ::testing::InitGoogleTest(&argc, argv);
@@ -31,7 +34,9 @@
 #include <string>
 #include <vector>
 
+#include "goro/bubble.hpp"
 #include "goro/diag.hpp"
+#include "goro/explore.hpp"
 
 namespace goro::testing {
 
@@ -94,7 +99,18 @@ std::string describe_leaks(const std::vector<diag::TaskInfo>& leaks);
 // LeakScope on this thread), the tasks charged to it; elsewhere every task but the caller.
 std::vector<diag::TaskInfo> find_test_leaks(const diag::LeakOptions& opts = {});
 
+// What GORO_EXPLORE(body, opts) runs: explore(body, opts), then a non-fatal failure at
+// the caller's line with the report (the dump and the replay line) if a run failed.
+ExploreResult explore_in_test(std::function<void()> body, ExploreOptions opts = {},
+                              const char* file = __builtin_FILE(), int line = __builtin_LINE());
+
 }  // namespace goro::testing
+
+// Inside a test body: explores `body` (goro/explore.hpp) with optional ExploreOptions,
+// and fails the test with the failing run's report and replay line:
+//   GORO_EXPLORE([&] { body(); });
+//   GORO_EXPLORE([&] { body(); }, {.runs = 200, .strategy = goro::testing::Strategy::pct});
+#define GORO_EXPLORE(...) (void)::goro::testing::explore_in_test(__VA_ARGS__)
 
 // Inside a test body: a non-fatal failure listing the tasks still alive (after the
 // bounded wait of diag::find_leaks) that this test spawned.

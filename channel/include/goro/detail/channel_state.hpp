@@ -35,6 +35,7 @@
 
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
+#include "goro/detail/schedule_point.hpp"
 
 namespace goro {
 
@@ -188,6 +189,7 @@ struct ChanState : ChanBase {
   // --- the blocking operations ---
 
   void send(T& value, const std::source_location& where) {
+    schedule_point();
     lock.lock();
     Waiter* peer = nullptr;
     switch (try_send_locked(value, &peer)) {
@@ -213,6 +215,7 @@ struct ChanState : ChanBase {
 
   std::optional<T> recv(const std::source_location& where) {
     std::optional<T> result;
+    schedule_point();
     lock.lock();
     Waiter* peer = nullptr;
     if (try_recv_locked(result, &peer) == Attempt::done) {
@@ -231,6 +234,7 @@ struct ChanState : ChanBase {
 
   void close(const std::source_location& where) {
     WaitQueue to_wake;
+    schedule_point();
     {
       lock.lock();
       if (closed) {

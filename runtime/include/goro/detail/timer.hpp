@@ -20,6 +20,12 @@ namespace goro::detail {
 
 std::int64_t now_ns() noexcept;  // CLOCK_MONOTONIC, ns
 
+// now_ns() as a steady_clock time point (the same clock; inside a bubble, its virtual
+// clock: goro/bubble.hpp). What goro stamps and compares deadlines against.
+inline std::chrono::steady_clock::time_point steady_now() noexcept {
+  return std::chrono::steady_clock::time_point(std::chrono::nanoseconds(now_ns()));
+}
+
 inline constexpr std::int64_t kNeverNs = std::numeric_limits<std::int64_t>::max();
 
 // The deadline `d` from `now`, saturated: a negative d is now, and a d that would pass

@@ -61,8 +61,6 @@ __attribute__((noinline)) Worker* this_worker() noexcept {
   return w;
 }
 
-void set_this_worker(Worker* w) noexcept { t_worker = w; }
-
 Worker* set_this_worker(Worker* w) noexcept { return std::exchange(t_worker, w); }
 std::uint64_t thread_spawn_origin() noexcept { return t_spawn_origin; }
 void set_thread_spawn_origin(std::uint64_t origin) noexcept { t_spawn_origin = origin; }

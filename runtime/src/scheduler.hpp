@@ -254,7 +254,6 @@ struct MainClosure {
 void park_thread(void (*release)(void*), void* arg, const WaitSite& site);
 void task_yield();
 void task_yield_nothrow() noexcept;  // a yield that never throws the runtime's unwind
-void set_this_worker(Worker* w) noexcept;  // a bubble's thread becomes its worker
 void ready_task(TaskRecord* t) noexcept;
 TaskRecord* current_task_record() noexcept;
 

@@ -272,10 +272,10 @@ bool Bubble::waits_outside() const {
 }
 
 void Bubble::wait_outside() {
-  if (rt_->netpoll_.has_waiters()) {
+  if (rt_->netpoll().has_waiters()) {
     PollBatch batch;
-    rt_->netpoll_.poll_now(batch);
-    rt_->ready_polled(batch);
+    rt_->netpoll().poll_now(batch);
+    for (int i = 0; i < batch.count; ++i) rt_->ready(batch.tasks[i]);
     if (batch.count > 0) return;
   }
   std::unique_lock lock(mu_);

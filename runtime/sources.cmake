@@ -1,7 +1,9 @@
-target_sources(goro PRIVATE
+# The runtime module (goro_runtime): one source per line, sorted.
+target_sources(goro_runtime PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/blocking_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/condition_variable.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/deadlock.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/diag_hooks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/env.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/log.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/mutex_profile.cpp
@@ -12,7 +14,6 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/rwmutex.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/scheduler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/semaphore.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/signals.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/sync.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/timer_heap.cpp

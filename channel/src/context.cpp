@@ -50,7 +50,7 @@
 
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
-#include "../../runtime/src/log.hpp"
+#include "goro/internal/inspect.hpp"
 
 namespace goro {
 

@@ -24,8 +24,8 @@
 #include <typeinfo>
 
 #include "deadlock.hpp"
+#include "diag_hooks.hpp"
 #include "env.hpp"
-#include "goro/detail/report.hpp"
 #include "log.hpp"
 #include "record_pool.hpp"
 #include "sanitizers.hpp"

@@ -26,8 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "external_waits.hpp"
-#include "thread_registry.hpp"
+#include "goro/internal/inspect.hpp"
 
 namespace goro {
 

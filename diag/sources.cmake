@@ -1,15 +1,17 @@
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/counts.cpp)
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
+# Installs the runtime's hooks (always linked: see the top-level CMakeLists.txt).
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/hooks.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/counts.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
 # Prometheus metrics (goro/metrics.hpp).
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/leak_count.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/leak_count.cpp)
 # pprof profiles (goro/profile.hpp): gzip through zlib.
-target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
-target_link_libraries(goro PRIVATE ZLIB::ZLIB)
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
+target_link_libraries(goro_diag PRIVATE ZLIB::ZLIB)
 # Dump timing for 100,000 blocked tasks (not built by default):
 #   cmake --build <dir> --target goro_dump_bench && <dir>/goro_dump_bench
 if(goro_is_top)

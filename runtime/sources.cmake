@@ -1,4 +1,5 @@
-target_sources(goro PRIVATE
+# The runtime module (goro_runtime): one source per line, sorted.
+target_sources(goro_runtime PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/api.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/blocking_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/bubble.cpp
@@ -7,6 +8,7 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/config.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/deadlock.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/default_runtime.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/diag_hooks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/env.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/explore.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/futex.cpp
@@ -24,7 +26,6 @@ target_sources(goro PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/src/rwmutex.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/semaphore.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/shutdown.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/src/signals.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/spawn.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/stack_pool.cpp
   ${CMAKE_CURRENT_LIST_DIR}/src/steal.cpp

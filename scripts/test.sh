@@ -133,7 +133,7 @@ test_install() {
     return 1
   fi
   local exe
-  for exe in consumer consumer_gtest consumer_debug_server; do
+  for exe in consumer consumer_runtime_only consumer_gtest consumer_debug_server; do
     echo "== [release] running install_consumer/$exe"
     env "${sanitizer_env[@]}" timeout "$timeout_s" "$cdir/$exe" || { echo "install consumer: $exe failed" >&2; return 1; }
   done

@@ -7,7 +7,7 @@
 // visibly blocked; "leaked" is awaited with gt::eventually (no timing assumption).
 #include <cstring>
 #include <goro/goro.hpp>
-#include <goro/detail/report.hpp>
+#include "goro/internal/inspect.hpp"
 
 #include <gtest/gtest.h>
 

@@ -51,7 +51,7 @@
 #include "goro/detail/schedule_point.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/runtime.hpp"
-#include "../../runtime/src/log.hpp"
+#include "goro/internal/inspect.hpp"
 
 namespace goro {
 

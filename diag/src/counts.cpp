@@ -3,8 +3,7 @@
 // WaitRecordReaders per pass; each record pinned only while its reason is copied).
 #include "goro/diag.hpp"
 
-#include "../../runtime/src/registry.hpp"
-#include "../../runtime/src/wait_record.hpp"
+#include "goro/internal/inspect.hpp"
 
 namespace goro::diag {
 

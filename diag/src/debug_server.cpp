@@ -48,13 +48,12 @@
 #include <stdexcept>
 #include <thread>
 
-#include "../../runtime/src/log.hpp"
-#include "../../runtime/src/thread_registry.hpp"
-#include "goro/detail/report.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/diag.hpp"
 #include "goro/metrics.hpp"
 #include "goro/profile.hpp"
 #include "goro/status_page.hpp"
+#include "runtime_hooks.hpp"
 
 namespace goro::diag {
 
@@ -443,7 +442,7 @@ Response route(const Request& req, const ServeOptions& opts) {
   const std::string& p = req.path;
   if (p == "/debug/goro/trend") {
     if (!post) return only("POST");
-    detail::start_trend_sampler(std::chrono::seconds(1));
+    diag::internal::start_trend_sampler(std::chrono::seconds(1));
     Response r = text(303, "trend sampling started: see /debug/goro/\n");
     r.headers.emplace_back("Location", "/debug/goro/");
     return r;

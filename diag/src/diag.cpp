@@ -28,9 +28,7 @@
 #include <tuple>
 #include <unordered_map>
 
-#include "../../runtime/src/netpoll.hpp"
-#include "../../runtime/src/registry.hpp"
-#include "../../runtime/src/wait_record.hpp"
+#include "goro/internal/inspect.hpp"
 #include "text.hpp"
 #include "goro/detail/channel_state.hpp"
 #include "snapshot.hpp"

@@ -22,9 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "../../runtime/src/profiling_hooks.hpp"
-#include "../../runtime/src/registry.hpp"
-#include "../../runtime/src/wait_record.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/diag.hpp"
 #include "leak_count.hpp"
 

@@ -30,10 +30,7 @@
 #include <tuple>
 #include <vector>
 
-#include "../../runtime/src/mutex_profile.hpp"
-#include "../../runtime/src/profiling_hooks.hpp"
-#include "../../runtime/src/task.hpp"
-#include "../../runtime/src/thread_registry.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/diag.hpp"
 
 namespace goro::diag {

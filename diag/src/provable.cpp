@@ -88,9 +88,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../../runtime/src/registry.hpp"
-#include "../../runtime/src/scheduler.hpp"
-#include "../../runtime/src/stack_pool.hpp"
+#include "goro/internal/inspect.hpp"
 #include "snapshot.hpp"
 
 namespace goro::diag::internal {

@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "../../runtime/src/task.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/detail/channel_state.hpp"
 #include "goro/diag.hpp"
 

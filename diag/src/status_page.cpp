@@ -13,9 +13,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "goro/detail/report.hpp"
 #include "goro/diag.hpp"
 #include "goro/trend.hpp"
+#include "runtime_hooks.hpp"
 #include "text.hpp"
 
 namespace goro::diag {
@@ -158,7 +158,7 @@ std::string trend_svg(const std::vector<TrendSample>& samples) {
 }  // namespace
 
 std::string status_page_html(const StatusPageOptions& opts) {
-  if (opts.start_sampler) detail::start_trend_sampler(std::chrono::seconds(1));
+  if (opts.start_sampler) diag::internal::start_trend_sampler(std::chrono::seconds(1));
   const std::vector<TaskInfo> all = tasks();  // with the provable-leak verdicts
   std::unordered_set<TaskId> leaked;
   for (const TaskInfo& t : all)

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "../../runtime/src/env.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/testing.hpp"
 
 int main(int argc, char** argv) {

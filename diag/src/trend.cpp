@@ -23,14 +23,11 @@
 #include <thread>
 #include <unordered_map>
 
-#include "../../runtime/src/log.hpp"
-#include "../../runtime/src/registry.hpp"
-#include "../../runtime/src/thread_registry.hpp"
-#include "../../runtime/src/wait_record.hpp"
-#include "goro/detail/report.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/diag.hpp"
 #include "leak_count.hpp"
+#include "runtime_hooks.hpp"
 #include "text.hpp"
 
 namespace goro::diag {
@@ -288,17 +285,17 @@ void reset_trend() {
 
 }  // namespace goro::diag
 
-namespace goro::detail {
+namespace goro::diag::internal {
 
 void start_trend_sampler(std::chrono::milliseconds period) {
-  diag::Sampler& s = diag::sampler();
+  Sampler& s = sampler();
   {
     std::lock_guard guard(s.mu);
     if (s.running) return;  // started already (by start_trend or another runtime)
   }
-  diag::TrendOptions opts;
+  TrendOptions opts;
   opts.period = period;
-  diag::start_trend(opts);
+  start_trend(opts);
 }
 
-}  // namespace goro::detail
+}  // namespace goro::diag::internal

@@ -39,7 +39,7 @@
 #include <source_location>
 #include <string>
 
-#include "../../runtime/src/netpoll.hpp"
+#include "goro/internal/inspect.hpp"
 #include "goro/mutex.hpp"
 
 namespace goro::net::detail {

@@ -13,7 +13,7 @@
 
 #include "goro/bubble.hpp"
 #include "goro/detail/park.hpp"
-#include "goro/detail/report.hpp"
+#include "diag_hooks.hpp"
 #include "goro/detail/schedule_point.hpp"
 #include "goro/detail/timer.hpp"
 #include "park_hooks.hpp"

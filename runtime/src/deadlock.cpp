@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "diag_hooks.hpp"
 #include "external_waits.hpp"
 #include "goro/detail/futex_lock.hpp"
-#include "goro/detail/report.hpp"
 #include "log.hpp"
 #include "registry.hpp"
 #include "runtime_list.hpp"

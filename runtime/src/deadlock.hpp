@@ -19,7 +19,7 @@
 //      NeverWakesTasks thread (workers, the wait-clock ticker, the trend sampler, users'
 //      watchdogs) or the sanitizer's; the timers and external waits are covered by 1.
 //      Else run()'s callers whose main task diag proves leaked (g_provable_leak_check,
-//      goro/detail/report.hpp) are condemned: that task can never finish, whoever is
+//      diag_hooks.hpp) are condemned: that task can never finish, whoever is
 //      alive. Else one warning with the dump (again only for another situation, or for
 //      the same one after 1, 2, 4, ... minutes).
 //    - off: nothing.

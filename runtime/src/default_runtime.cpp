@@ -87,5 +87,9 @@ TaskId spawn_task(const SpawnOptions* opts, const std::source_location& where, s
   return id;
 }
 
+Netpoll& default_runtime_poller() { return default_runtime().netpoll(); }
+
+void wake_default_runtime_for_poller() noexcept { default_runtime().wake_idle_for_poller(); }
+
 }  // namespace goro::detail
 

@@ -188,4 +188,9 @@ class Netpoll {
 // The calling task's runtime's poller, or nullptr on a plain thread.
 Netpoll* current_netpoll() noexcept;
 
+// The default runtime's poller (started on first use), and a wake-up of one of its idle
+// workers so that one sleeps in epoll_wait: for watchers outside any task (signals).
+Netpoll& default_runtime_poller();
+void wake_default_runtime_for_poller() noexcept;
+
 }  // namespace goro::detail

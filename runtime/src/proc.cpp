@@ -39,7 +39,7 @@
 
 #include "bubble.hpp"
 #include "config.hpp"
-#include "goro/detail/report.hpp"
+#include "diag_hooks.hpp"
 #include "log.hpp"
 #include "park_hooks.hpp"
 #include "record_pool.hpp"

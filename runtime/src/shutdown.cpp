@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "deadlock.hpp"
-#include "goro/detail/report.hpp"
+#include "diag_hooks.hpp"
 #include "log.hpp"
 #include "park_hooks.hpp"
 #include "sanitizers.hpp"

@@ -38,9 +38,7 @@
 #include <system_error>
 #include <vector>
 
-#include "external_waits.hpp"
-#include "netpoll.hpp"
-#include "scheduler.hpp"
+#include "goro/internal/inspect.hpp"
 
 namespace goro {
 
@@ -131,8 +129,7 @@ void update_delivery_locked() {
   for (const Subscription& s : *g_subs) sigaddset(&wanted, s.sig);
   (void)::signalfd(g_signalfd, &wanted, 0);
   if (!g_subs->empty() && g_poller == nullptr) {
-    detail::Runtime& rt = detail::default_runtime();
-    detail::Netpoll& poller = rt.netpoll();
+    detail::Netpoll& poller = detail::default_runtime_poller();
     std::vector<int> stale;  // bytes of deliveries nobody listened to any more
     drain(stale);
     poller.watch(g_signalfd, dispatch, nullptr);
@@ -143,7 +140,7 @@ void update_delivery_locked() {
       throw;
     }
     g_poller = &poller;
-    rt.wake_idle_for_poller();  // its idle workers may all be asleep on their futex
+    detail::wake_default_runtime_for_poller();  // its idle workers may all be asleep on their futex
   } else if (g_subs->empty() && g_poller != nullptr) {
     g_poller->unwatch(g_signalfd);
     g_poller->unwatch(g_pipe[0]);

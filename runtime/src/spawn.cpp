@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "config.hpp"
-#include "goro/detail/report.hpp"
+#include "diag_hooks.hpp"
 #include "log.hpp"
 #include "record_pool.hpp"
 #include "stack_pool.hpp"

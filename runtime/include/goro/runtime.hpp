@@ -82,6 +82,9 @@ struct Config {
   // Leak trends (goro/trend.hpp): sample the tasks this often (zero: off). Unset: env
   // GORO_TREND ("1s", "500ms", "2m"; a bare number is seconds; "on": 1s; "off"/"0": off),
   // else off. The sampler is process-wide; the first runtime that asks starts it.
+  // The sampler is diag's: the runtime validates the period and hands it to the hook
+  // diag installs (goro::goro always has it; a program linking only goro::runtime or
+  // goro::channel samples nothing). It stays here so that one Config configures a run.
   std::optional<std::chrono::milliseconds> trend_period{};
   // Deadlock detection (goro/deadlock.hpp), process-wide: of the live runtimes, the most
   // recently started one that sets a field decides it. Unset everywhere: env GORO_DEADLOCK

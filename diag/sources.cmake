@@ -4,6 +4,8 @@ target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
+# Memory by site (goro/memory.hpp).
+target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/memory.cpp)
 # Prometheus metrics (goro/metrics.hpp).
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
 target_sources(goro PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/leak_count.cpp)

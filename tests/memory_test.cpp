@@ -5,6 +5,7 @@
 #include <goro/goro.hpp>
 #include <goro/memory.hpp>
 #include <goro/profile.hpp>
+#include <goro/trend.hpp>
 
 #include <gtest/gtest.h>
 
@@ -118,6 +119,48 @@ TEST(Memory, ChannelsDefaultConstructedCountAtTheirOwnLine) {
   const MemorySite* s = site_at(goro::diag::memory(), MemoryKind::channel, line);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->objects, 3u);
+}
+
+// The trend sampler records goro's memory with each sample and flags a site whose
+// memory keeps climbing: here, tasks each holding 32 KiB of stack, 20 more per sample.
+TEST(Memory, TrendFlagsASiteWhoseMemoryClimbs) {
+  goro::diag::TrendOptions opts;
+  opts.period = std::chrono::milliseconds(0);  // samples taken by hand
+  opts.window = std::chrono::hours(1);
+  opts.min_rise = 1000000;  // only memory is under test
+  opts.min_memory_rise = 256 * 1024;
+  goro::diag::start_trend(opts);
+  goro::diag::reset_trend();
+
+  goro::Channel<int> gate;
+  unsigned line = 0;
+  std::size_t spawned = 0;
+  for (int sample = 0; sample < 6; ++sample) {
+    for (int i = 0; i < 20; ++i, ++spawned) {
+      line = __LINE__ + 1;
+      goro::go_spawn([g = gate] { hold_stack_until_closed(g); });
+    }
+    ASSERT_TRUE(gt::eventually([&] {
+      return goro::diag::count_by_reason()[goro::diag::WaitReason::chan_recv] >= spawned;
+    }));
+    const goro::diag::TrendSample s = goro::diag::sample_trend();
+    EXPECT_GE(s.memory_bytes, spawned * kTouchedStack);
+    ASSERT_FALSE(s.memory.empty());
+  }
+  gate.close();
+  ASSERT_TRUE(gt::eventually([] { return goro::num_tasks() == 0; }));
+
+  const goro::diag::PossibleLeak* found = nullptr;
+  std::vector<goro::diag::PossibleLeak> leaks = goro::diag::possible_leaks();
+  for (const auto& leak : leaks)
+    if (leak.memory_kind == MemoryKind::stack && leak.site.line() == line) found = &leak;
+  ASSERT_NE(found, nullptr) << leaks.size() << " flagged";
+  EXPECT_GE(found->bytes, 100 * kTouchedStack);
+  EXPECT_EQ(found->blocked, 100u);
+  EXPECT_NE(found->message.find("of stack at memory_test.cpp:" + std::to_string(line)), std::string::npos)
+      << found->message;
+  EXPECT_NE(found->message.find("(100 tasks)"), std::string::npos) << found->message;
+  goro::diag::stop_trend();
 }
 
 std::string heap_profile(int debug) {

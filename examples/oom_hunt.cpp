@@ -106,6 +106,8 @@ int main(int argc, char** argv) {
   goro::Config cfg;
   cfg.trend_period = 1s;  // RSS and goro's memory over time, for /debug/goro/
   cfg.leak_policy = goro::LeakPolicy::off;  // the hunt happens while it runs
+  // A server idle between requests has every task blocked: not a deadlock.
+  cfg.deadlock_grace = std::chrono::milliseconds(0);
   return goro::run(
       [&] {
         goro::Channel<int> quit;
@@ -143,6 +145,8 @@ int main(int argc, char** argv) {
         const goro::diag::MemoryUsage m = goro::diag::memory();
         std::cout << "oom_hunt: exiting; goro holds " << m.total_bytes() / 1024 << " KiB in "
                   << goro::num_tasks() << " tasks" << std::endl;
+        for (const goro::diag::PossibleLeak& leak : goro::diag::possible_leaks())
+          std::cout << "  " << leak.message << "\n";
       },
       cfg);
 }

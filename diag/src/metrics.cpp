@@ -28,6 +28,7 @@
 #include "goro/diag.hpp"
 #include "goro/memory.hpp"
 #include "leak_count.hpp"
+#include "memory_walk.hpp"
 
 namespace goro::diag {
 
@@ -163,11 +164,13 @@ void write_metrics(std::ostream& out) {
   std::vector<std::int64_t> oldest_since(256, INT64_MAX);
   std::size_t live = 0, running = 0, runnable = 0, waiting = 0, channel_waits = 0;
   std::int64_t now = 0;
+  TaskMemoryWalk memory_walk;  // goro_memory_*: collected in the same walk
   {
     const detail::WaitRecordReaders reading;
     now = detail::coarse_now_ns();
     detail::registry_for_each([&](const detail::TaskRecord& t) {
       ++live;
+      memory_walk.add(t);
       switch (t.state.load(std::memory_order_relaxed)) {
         case detail::TaskState::running: ++running; break;
         case detail::TaskState::parked: ++waiting; break;
@@ -184,7 +187,7 @@ void write_metrics(std::ostream& out) {
   const internal::LeakCount leaked = internal::bounded_leak_count(channel_waits > 0);
   const auto leaked_age = std::chrono::steady_clock::now() - leaked.computed_at;
   const detail::RuntimeStats stats = detail::runtime_stats();
-  const MemoryUsage memory = memory_totals();
+  const MemoryUsage memory = memory_walk.finish(/*by_site=*/false);
 
   family(out, "goro_tasks", "gauge", "Live goro tasks (running, runnable or waiting).");
   out << "goro_tasks " << live << "\n";

@@ -33,8 +33,8 @@
 //   libraries' standard process metrics (/proc/self/stat, /proc/self/fd, getrlimit)
 //
 // Cost: one registry snapshot of the wait records (no channel or stack details), about
-// a tenth of diag::tasks()'s, and diag::memory_totals() (a second walk and one
-// mincore(2) per started task's stack); no locks are held while formatting. The provably leaked
+// a tenth of diag::tasks()'s, which also collects goro's memory (diag::memory_totals():
+// its stacks are measured afterwards, outside the locks, with mincore(2)); no locks are held while formatting. The provably leaked
 // count needs the full analysis (hundreds of ms at 100,000 parked tasks): a scrape
 // reruns it only once 20 times its last duration has passed, so it takes at most ~5%
 // of a core, and otherwise reports the last count (shared with the trend sampler).

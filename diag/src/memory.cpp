@@ -3,10 +3,10 @@
 // Tasks: one walk of the task registry copies, per task, its spawn site, its stack slot
 // and its record's size, holding each shard's lock only for that copy; the stacks are
 // measured afterwards with mincore(2) (one call per run of adjacent slots), without
-// locks. That is safe because stack
-// regions are never unmapped (stack_pool.hpp): a task that ends meanwhile leaves its
-// slot mapped (pooled or held by a newer task), so mincore reads a valid range and at
-// worst counts a slot that changed hands a moment ago.
+// locks. That is safe because stack regions are never unmapped (stack_pool.hpp): a task
+// that ends meanwhile leaves its slot mapped (pooled or held by a newer task), so
+// mincore reads a valid range and at worst counts a slot that changed hands a moment
+// ago.
 // Channels: the per-site counters of goro/detail/channel_sites.hpp, read without locks.
 #include "goro/memory.hpp"
 

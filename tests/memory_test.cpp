@@ -116,7 +116,8 @@ TEST(Memory, AttributesStacksAndTasksToTheSpawnSiteAndChannelsToTheirCreationSit
 TEST(Memory, ChannelsDefaultConstructedCountAtTheirOwnLine) {
   const unsigned line = __LINE__ + 1;
   goro::Channel<int> a, b, c;
-  const MemorySite* s = site_at(goro::diag::memory(), MemoryKind::channel, line);
+  const goro::diag::MemoryUsage m = goro::diag::memory();
+  const MemorySite* s = site_at(m, MemoryKind::channel, line);
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(s->objects, 3u);
 }

@@ -6,6 +6,8 @@ target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/report.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/trend.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/status_page.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/provable.cpp)
+# Memory by site (goro/memory.hpp).
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/memory.cpp)
 # Prometheus metrics (goro/metrics.hpp).
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/leak_count.cpp)

@@ -384,6 +384,7 @@ std::string index_html() {
        << "<tr><td>" << leaked << "</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n"
        << "<tr><td>" << (mutex_rate == 0 ? "off" : "1/" + std::to_string(mutex_rate))
        << "</td><td><a href='mutex?debug=1'>mutex</a></td></tr>\n"
+       << "<tr><td></td><td><a href='heap?debug=1'>heap</a></td></tr>\n"
        << "<tr><td></td><td><a href='threadcreate?debug=1'>threadcreate</a></td></tr>\n"
        << "</table>\n<a href='goroutine?debug=2'>full goroutine stack dump</a><br>\n"
           "<a href='/metrics'>Prometheus metrics</a>\n<br>\n<p>\nProfile Descriptions:\n<ul>\n"
@@ -393,6 +394,8 @@ std::string index_html() {
           "channels, select and sync (goro::diag::set_block_profile_rate)</li>\n"
           "<li><div class=profile-name>goroutineleak: </div> Tasks that provably can never "
           "wake up</li>\n"
+          "<li><div class=profile-name>heap: </div> The memory goro holds (task stacks, "
+          "task records, channels) by the line that spawned or created it</li>\n"
           "<li><div class=profile-name>mutex: </div> Stack traces of holders of contended "
           "mutexes (goro::diag::set_mutex_profile_fraction)</li>\n"
           "<li><div class=profile-name>threadcreate: </div> The threads goro started, with "

@@ -24,7 +24,9 @@
 
 #include "goro/internal/inspect.hpp"
 #include "goro/diag.hpp"
+#include "goro/memory.hpp"
 #include "leak_count.hpp"
+#include "memory_walk.hpp"
 
 namespace goro::diag {
 
@@ -160,11 +162,13 @@ void write_metrics(std::ostream& out) {
   std::vector<std::int64_t> oldest_since(256, INT64_MAX);
   std::size_t live = 0, running = 0, runnable = 0, waiting = 0, channel_waits = 0;
   std::int64_t now = 0;
+  TaskMemoryWalk memory_walk;  // goro_memory_*: collected in the same walk
   {
     const detail::WaitRecordReaders reading;
     now = detail::coarse_now_ns();
     detail::registry_for_each([&](const detail::TaskRecord& t) {
       ++live;
+      memory_walk.add(t);
       switch (t.state.load(std::memory_order_relaxed)) {
         case detail::TaskState::running: ++running; break;
         case detail::TaskState::parked: ++waiting; break;
@@ -181,6 +185,7 @@ void write_metrics(std::ostream& out) {
   const internal::LeakCount leaked = internal::bounded_leak_count(channel_waits > 0);
   const auto leaked_age = std::chrono::steady_clock::now() - leaked.computed_at;
   const detail::RuntimeStats stats = detail::runtime_stats();
+  const MemoryUsage memory = memory_walk.finish(/*by_site=*/false);
 
   family(out, "goro_tasks", "gauge", "Live goro tasks (running, runnable or waiting).");
   out << "goro_tasks " << live << "\n";
@@ -210,6 +215,23 @@ void write_metrics(std::ostream& out) {
         << (since == INT64_MAX ? std::string("0") : seconds(std::max<std::int64_t>(0, now - since)))
         << "\n";
   }
+  if (stats.runtimes != 0 && stats.runtimes_without_task_limit == 0) {
+    family(out, "goro_tasks_limit", "gauge",
+           "The most live tasks the runtimes allow (Config::max_tasks, GORO_MAX_TASKS); "
+           "absent when a runtime has no limit.");
+    out << "goro_tasks_limit " << stats.max_tasks << "\n";
+  }
+  family(out, "goro_memory_bytes", "gauge",
+         "Memory goro holds, by kind: resident task stack pages, task records and closures, "
+         "channel state and buffers.");
+  const std::pair<const char*, const MemoryTotal*> kinds[] = {
+      {"stack", &memory.stack}, {"task", &memory.task}, {"channel", &memory.channel}};
+  for (const auto& [kind, total] : kinds)
+    out << "goro_memory_bytes{kind=\"" << kind << "\"} " << total->bytes << "\n";
+  family(out, "goro_memory_objects", "gauge",
+         "What goro_memory_bytes counts, in objects: started tasks (stack), tasks, channels.");
+  for (const auto& [kind, total] : kinds)
+    out << "goro_memory_objects{kind=\"" << kind << "\"} " << total->objects << "\n";
   family(out, "goro_spawns_total", "counter", "Goro tasks created since the process started.");
   out << "goro_spawns_total " << stats.spawns << "\n";
   family(out, "goro_context_switches_total", "counter",

@@ -32,6 +32,7 @@
 
 #include "goro/internal/inspect.hpp"
 #include "goro/diag.hpp"
+#include "goro/memory.hpp"
 
 namespace goro::diag {
 
@@ -460,6 +461,29 @@ Profile threadcreate_profile() {
   return p;
 }
 
+// ------------------------------------------------------------------ heap profile
+
+// Go's heap profile over goro's own memory (goro/memory.hpp): one sample per (site,
+// kind), the site as its only frame, so that `go tool pprof -sample_index=inuse_space
+// -top` names the go_spawn or Channel line holding the memory. Sample types in Go's
+// order; inuse_space, the last, is pprof's default.
+Profile heap_profile() {
+  Profile p;
+  p.sample_types = {{"alloc_objects", "count"}, {"alloc_space", "bytes"},
+                    {"inuse_objects", "count"}, {"inuse_space", "bytes"}};
+  p.period_type = {"space", "bytes"};
+  for (const MemorySite& m : memory().sites) {
+    if (m.objects == 0 && m.allocated_objects == 0) continue;
+    Sample s;
+    s.stack = {site_frame(m.site)};
+    s.labels = {{"kind", std::string(to_string(m.kind))}};
+    s.values = {static_cast<std::int64_t>(m.allocated_objects), static_cast<std::int64_t>(m.allocated_bytes),
+                static_cast<std::int64_t>(m.objects), static_cast<std::int64_t>(m.bytes)};
+    p.samples.push_back(std::move(s));
+  }
+  return p;
+}
+
 // ------------------------------------------------------------------ Go's text formats
 
 // The location ids the proto would give, for the "@ 0x10 0x20" lines.
@@ -518,6 +542,26 @@ void write_cycles_text(std::ostream& out, const Profile& p, const std::string& h
   }
 }
 
+// runtime/pprof's writeHeapInternal with debug=1: a header with the totals, then per
+// sample "inuse_objects: inuse_bytes [alloc_objects: alloc_bytes] @ pcs" and its frames.
+// (Go's header ends "@ heap/<2*MemProfileRate>"; goro measures, so its rate is 1.)
+void write_heap_text(std::ostream& out, const Profile& p) {
+  ProfileTables tables;
+  std::int64_t totals[4] = {};
+  for (const auto& s : p.samples)
+    for (int i = 0; i < 4; ++i) totals[i] += s.values[i];
+  out << "heap profile: " << totals[2] << ": " << totals[3] << " [" << totals[0] << ": "
+      << totals[1] << "] @ heap/1\n";
+  for (const auto& s : p.samples) {
+    std::string frames;
+    const std::string pcs = stack_text(tables, s.stack, &frames);
+    out << s.values[2] << ": " << s.values[3] << " [" << s.values[0] << ": " << s.values[1]
+        << "] @" << pcs << "\n";
+    if (!s.labels.empty()) out << "# labels: " << labels_text(s.labels) << "\n";
+    out << frames << "\n";
+  }
+}
+
 void write_proto(std::ostream& out, const Profile& p) {
   const std::string gz = gzip(encode(p));
   out.write(gz.data(), static_cast<std::streamsize>(gz.size()));
@@ -572,6 +616,12 @@ bool write_profile(std::ostream& out, std::string_view name, int debug) {
       write_cycles_text(out, p,
                         "--- mutex:\ncycles/second=1000000000\nsampling period=" +
                             std::to_string(detail::mutex_profile_rate()) + "\n");
+    else write_proto(out, p);
+    return true;
+  }
+  if (name == "heap") {
+    const Profile p = heap_profile();
+    if (debug >= 1) write_heap_text(out, p);
     else write_proto(out, p);
     return true;
   }

@@ -4,7 +4,8 @@
 // never outlives what it uses; an atexit handler stops the thread before the logger and
 // the other statics it touches are destroyed.
 //
-// Lock: Sampler::mu guards opts, history, flagged, running, stop_requested and thread.
+// Lock: Sampler::mu guards opts, history, flagged, flagged_keys, flagged_memory_keys,
+// running, stop_requested and thread.
 // A sample is taken without the lock (it walks the task registry), then appended and
 // checked under it; sample_trend() callers and the thread may interleave, which only
 // interleaves their samples.
@@ -26,6 +27,7 @@
 #include "goro/internal/inspect.hpp"
 #include "goro/detail/timer.hpp"
 #include "goro/diag.hpp"
+#include "goro/memory.hpp"
 #include "leak_count.hpp"
 #include "runtime_hooks.hpp"
 #include "text.hpp"
@@ -58,6 +60,7 @@ struct Sampler {
   std::deque<TrendSample> history;
   std::vector<PossibleLeak> flagged;
   std::unordered_map<SiteKey, bool, SiteKeyHash> flagged_keys;
+  std::unordered_map<SiteKey, bool, SiteKeyHash> flagged_memory_keys;
   std::thread thread;
   bool running = false;
   bool stop_requested = false;
@@ -102,6 +105,11 @@ TrendSample take_sample(std::size_t max_sites) {
   // last duration has passed (leak_count.hpp); samples in between repeat its last count.
   sample.leaked_tasks = internal::bounded_leak_count(sample.blocked_tasks != 0).leaked;
   sample.rss_bytes = resident_bytes();
+  MemoryUsage memory = diag::memory();
+  sample.memory_bytes = memory.total_bytes();
+  if (memory.sites.size() > max_sites) memory.sites.resize(max_sites);
+  for (MemorySite& m : memory.sites) m.allocated_objects = m.allocated_bytes = 0;
+  sample.memory = std::move(memory.sites);
   sample.sites.reserve(sites.size());
   for (auto& entry : sites) sample.sites.push_back(entry.second);
   std::sort(sample.sites.begin(), sample.sites.end(),
@@ -132,41 +140,64 @@ std::string span_string(std::chrono::milliseconds span) {
   return std::to_string(span.count()) + " ms";
 }
 
-// The site's counts over the window ending at the newest sample (absent: 0) — rising?
-// Called with mu held; history is non-empty.
-std::optional<PossibleLeak> check_site(const Sampler& s, const TrendSite& site) {
-  const TrendSample& newest = s.history.back();
-  const SiteKey key = key_of(site.reason, site.site);
-  std::vector<std::size_t> counts;
-  std::chrono::steady_clock::time_point first_at = newest.steady_at;
-  for (auto it = s.history.rbegin(); it != s.history.rend(); ++it) {
-    if (newest.steady_at - it->steady_at > detail::saturating_ns(s.opts.window)) break;
-    std::size_t n = 0;
-    for (const TrendSite& other : it->sites)
-      if (key_of(other.reason, other.site) == key) n = other.blocked;
-    counts.push_back(n);
-    first_at = it->steady_at;
-  }
-  std::reverse(counts.begin(), counts.end());
-  if (counts.size() < std::max<std::size_t>(s.opts.min_samples, 2)) return std::nullopt;
+// Whether `counts` (a site's values over the window, oldest first) keep climbing: they
+// rose by at least min_rise, end at their highest, fell in at most a tenth of the
+// steps, and each third of the window averages more than the one before. (A pool of
+// workers goes up and down; one starting up goes up once and stays flat; a leak keeps
+// going up.)
+bool keeps_rising(const std::vector<std::size_t>& counts, std::size_t min_rise, std::size_t min_samples) {
+  if (counts.size() < std::max<std::size_t>(min_samples, 2)) return false;
   const std::size_t first = counts.front(), last = counts.back();
-  if (last < first + s.opts.min_rise) return std::nullopt;
-  if (*std::max_element(counts.begin(), counts.end()) != last) return std::nullopt;
+  if (last < first + min_rise) return false;
+  if (*std::max_element(counts.begin(), counts.end()) != last) return false;
   std::size_t falls = 0;
   for (std::size_t i = 1; i < counts.size(); ++i) falls += counts[i] < counts[i - 1];
-  if (falls * 10 > counts.size() - 1) return std::nullopt;
-  // Still rising through the window, not one step up and then flat (a pool of workers
-  // starting up): the mean of each third of the window exceeds the previous third's.
+  if (falls * 10 > counts.size() - 1) return false;
   double previous_mean = -1;
   for (int third = 0; third < 3; ++third) {
     const std::size_t begin = counts.size() * third / 3, end = counts.size() * (third + 1) / 3;
     double sum = 0;
     for (std::size_t i = begin; i < end; ++i) sum += static_cast<double>(counts[i]);
     const double mean = sum / static_cast<double>(std::max<std::size_t>(end - begin, 1));
-    if (mean <= previous_mean) return std::nullopt;
+    if (mean <= previous_mean) return false;
     previous_mean = mean;
   }
+  return true;
+}
 
+// `value(sample)` over the samples of the window ending at the newest, oldest first;
+// sets *first_at to the oldest one's time. Called with mu held; history is non-empty.
+template <class Value>
+std::vector<std::size_t> window_values(const Sampler& s, Value value,
+                                       std::chrono::steady_clock::time_point* first_at) {
+  const TrendSample& newest = s.history.back();
+  std::vector<std::size_t> values;
+  *first_at = newest.steady_at;
+  for (auto it = s.history.rbegin(); it != s.history.rend(); ++it) {
+    if (newest.steady_at - it->steady_at > detail::saturating_ns(s.opts.window)) break;
+    values.push_back(value(*it));
+    *first_at = it->steady_at;
+  }
+  std::reverse(values.begin(), values.end());
+  return values;
+}
+
+// The site's blocked counts over the window (absent: 0) — rising?
+std::optional<PossibleLeak> check_site(const Sampler& s, const TrendSite& site) {
+  const TrendSample& newest = s.history.back();
+  const SiteKey key = key_of(site.reason, site.site);
+  std::chrono::steady_clock::time_point first_at;
+  const std::vector<std::size_t> counts = window_values(
+      s,
+      [&](const TrendSample& sample) {
+        for (const TrendSite& other : sample.sites)
+          if (key_of(other.reason, other.site) == key) return other.blocked;
+        return std::size_t{0};
+      },
+      &first_at);
+  if (!keeps_rising(counts, s.opts.min_rise, s.opts.min_samples)) return std::nullopt;
+
+  const std::size_t first = counts.front(), last = counts.back();
   PossibleLeak leak;
   leak.reason = site.reason;
   leak.site = site.site;
@@ -180,6 +211,56 @@ std::optional<PossibleLeak> check_site(const Sampler& s, const TrendSite& site) 
   return leak;
 }
 
+// A memory site across samples: its kind (as the reason slot: kinds and reasons are
+// kept in separate maps) and its line.
+SiteKey memory_key_of(const MemorySite& m) {
+  return {static_cast<WaitReason>(m.kind), m.site.file_name(), m.site.line(), 0};
+}
+
+// "301 MiB", "12.5 KiB", "512 B".
+std::string bytes_string(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, bytes >= 100 || unit == 0 ? "%.0f %s" : "%.1f %s", bytes, kUnits[unit]);
+  return buf;
+}
+
+// The memory site's bytes over the window (absent: 0) — rising?
+std::optional<PossibleLeak> check_memory_site(const Sampler& s, const MemorySite& site) {
+  const TrendSample& newest = s.history.back();
+  const SiteKey key = memory_key_of(site);
+  std::chrono::steady_clock::time_point first_at;
+  const std::vector<std::size_t> bytes = window_values(
+      s,
+      [&](const TrendSample& sample) {
+        for (const MemorySite& other : sample.memory)
+          if (memory_key_of(other) == key) return other.bytes;
+        return std::size_t{0};
+      },
+      &first_at);
+  if (!keeps_rising(bytes, s.opts.min_memory_rise, s.opts.min_samples)) return std::nullopt;
+
+  PossibleLeak leak;
+  leak.site = site.site;
+  leak.memory_kind = site.kind;
+  leak.bytes = bytes.back();
+  leak.blocked = site.objects;
+  leak.over = std::chrono::duration_cast<std::chrono::milliseconds>(newest.steady_at - first_at);
+  const double minutes = std::max(leak.over.count(), std::int64_t{1}) / 60000.0;
+  leak.per_minute = static_cast<double>(bytes.back() - bytes.front()) / minutes;
+  const char* noun = site.kind == MemoryKind::channel ? " channel" : " task";
+  leak.message = "possible leak: " + bytes_string(static_cast<double>(leak.bytes)) + " of " +
+                 std::string(to_string(site.kind)) + " at " + short_site(site.site) + " (" +
+                 count_string(site.objects) + noun + (site.objects == 1 ? "" : "s") + "), +" +
+                 bytes_string(leak.per_minute) + "/min over " + span_string(leak.over);
+  return leak;
+}
+
 // Appends `sample`, trims the ring, flags new rising sites; returns those to log.
 std::vector<std::string> record(Sampler& s, TrendSample sample) {
   std::vector<std::string> to_log;
@@ -190,6 +271,15 @@ std::vector<std::string> record(Sampler& s, TrendSample sample) {
     if (s.flagged_keys.count(key)) continue;
     if (auto leak = check_site(s, site)) {
       s.flagged_keys.emplace(key, true);
+      to_log.push_back(leak->message);
+      s.flagged.push_back(std::move(*leak));
+    }
+  }
+  for (const MemorySite& site : s.history.back().memory) {
+    const SiteKey key = memory_key_of(site);
+    if (s.flagged_memory_keys.count(key)) continue;
+    if (auto leak = check_memory_site(s, site)) {
+      s.flagged_memory_keys.emplace(key, true);
       to_log.push_back(leak->message);
       s.flagged.push_back(std::move(*leak));
     }
@@ -280,6 +370,7 @@ void reset_trend() {
   s.history.clear();
   s.flagged.clear();
   s.flagged_keys.clear();
+  s.flagged_memory_keys.clear();
   internal::invalidate_leak_count();
 }
 

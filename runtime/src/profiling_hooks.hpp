@@ -47,6 +47,8 @@ struct RuntimeStats {
   std::uint64_t context_switches = 0;  // task resumptions by a worker
   unsigned workers = 0;                // worker threads of the runtimes alive now
   unsigned runtimes = 0;               // runtimes alive now
+  std::uint64_t max_tasks = 0;         // sum of Config::max_tasks over the runtimes that set one
+  unsigned runtimes_without_task_limit = 0;
 };
 RuntimeStats runtime_stats() noexcept;
 

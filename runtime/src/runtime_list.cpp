@@ -27,6 +27,8 @@ RuntimeStats runtime_stats() noexcept {
     rt->add_stats(&stats);
     stats.workers += rt->config().workers;
     ++stats.runtimes;
+    if (rt->config().max_tasks != 0) stats.max_tasks += rt->config().max_tasks;
+    else ++stats.runtimes_without_task_limit;
   }
   return stats;
 }

@@ -32,14 +32,16 @@ class Channel : public detail::ChanHandle {
  public:
   using value_type = T;
 
-  Channel() : Channel(0) {}
+  // Unbuffered. (`where`, here and below, is the line creating the channel, for
+  // goro::diag::memory(); leave it defaulted.)
+  Channel(std::source_location where = std::source_location::current()) : Channel(0, where) {}
   // Throws std::length_error (Go: "makechan: size out of range") when the buffer of
   // capacity elements would exceed detail::kMaxChannelBufferBytes.
   explicit Channel(std::size_t capacity,
                    std::source_location where = std::source_location::current())
       : detail::ChanHandle(
             (detail::check_channel_capacity(capacity, sizeof(T), where),
-             new detail::ChanState<T>(capacity))) {}
+             new detail::ChanState<T>(capacity, where))) {}
 
   // Blocks until a receiver takes the value (unbuffered) or there is room (buffered).
   void send(T value, std::source_location where = std::source_location::current()) {

@@ -17,6 +17,7 @@
 //                                      stack, 2 Go's goroutine dump of every task
 //   /debug/pprof/block?debug=N         time blocked per wait site (set_block_profile_rate)
 //   /debug/pprof/goroutineleak?debug=N provably leaked tasks only
+//   /debug/pprof/heap?debug=N          goro's memory (stacks, tasks, channels) by site
 //   /metrics                           Prometheus text format 0.0.4 (goro/metrics.hpp)
 //   /debug/goro/                       the page for people: wait sites and the trend plot
 //                                      (goro/status_page.hpp)

@@ -23,12 +23,18 @@
 //   goro_spawns_total                         counter  tasks created since start-up
 //   goro_context_switches_total               counter  task resumptions by workers
 //   goro_workers                              gauge    worker threads of the live runtimes
+//   goro_tasks_limit                          gauge    Config::max_tasks summed over the
+//                                                      runtimes (absent when one has none)
+//   goro_memory_bytes{kind}                   gauge    goro's memory (goro/memory.hpp):
+//                                                      kind = stack, task, channel
+//   goro_memory_objects{kind}                 gauge    started tasks, tasks, channels
 //   process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
 //   process_start_time_seconds, process_open_fds, process_max_fds: the Prometheus client
 //   libraries' standard process metrics (/proc/self/stat, /proc/self/fd, getrlimit)
 //
 // Cost: one registry snapshot of the wait records (no channel or stack details), about
-// a tenth of diag::tasks()'s; no locks are held while formatting. The provably leaked
+// a tenth of diag::tasks()'s, which also collects goro's memory (diag::memory_totals():
+// its stacks are measured afterwards, outside the locks, with mincore(2)); no locks are held while formatting. The provably leaked
 // count needs the full analysis (hundreds of ms at 100,000 parked tasks): a scrape
 // reruns it only once 20 times its last duration has passed, so it takes at most ~5%
 // of a core, and otherwise reports the last count (shared with the trend sampler).

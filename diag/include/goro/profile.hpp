@@ -43,11 +43,18 @@
 //   frame ("goro worker", ...) under it, valued by the number of threads (sample type
 //   threadcreate/count). Unlike Go's, threads that have exited are not counted.
 //
+// - "heap": the memory goro holds (goro/memory.hpp): task stacks (resident pages) and
+//   task records by spawn site, channels by creation site; one sample per (site, kind),
+//   the site as its only frame, label kind ("stack", "task", "channel"). Go's sample
+//   types: alloc_objects/count, alloc_space/bytes, inuse_objects/count,
+//   inuse_space/bytes (pprof's default). Memory the program allocates itself is not in
+//   it (docs/diagnostics-oom.md shows how to add a malloc heap profiler).
+//
 // `debug` as in Go's net/http/pprof: 0 = gzip-compressed profile.proto; 1 = Go's legacy
 // text ("goroutine profile: total 12" and a count per stack; "--- contention:" for
 // block; "--- mutex:" and the sampling period for mutex; "threadcreate profile: total
-// 3" for threadcreate); 2 = for goroutine and goroutineleak, Go's goroutine dump
-// (DumpFormat::go) of every task listed; for the others, the same as 1.
+// 3" for threadcreate; "heap profile: 3: 98304 [3: 98304] @ heap/1" for heap); 2 = for
+// goroutine and goroutineleak, Go's goroutine dump (DumpFormat::go) of every task listed; for the others, the same as 1.
 //
 // Source paths: locations carry the file names std::source_location reports (absolute
 // with CMake), so `go tool pprof -list <regex>` shows the source where the files are;
@@ -81,7 +88,7 @@ int set_mutex_profile_fraction(int rate);
 // Forgets the recorded contentions (as reset_block_profile for the block profile).
 void reset_mutex_profile();
 
-// Writes profile `name` ("goroutine", "block", "goroutineleak", "mutex",
+// Writes profile `name` ("goroutine", "block", "goroutineleak", "heap", "mutex",
 // "threadcreate") in the `debug` format; false (and nothing written) for an unknown
 // name or a debug level other than 0, 1, 2.
 bool write_profile(std::ostream& out, std::string_view name, int debug = 0);

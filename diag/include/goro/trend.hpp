@@ -1,6 +1,7 @@
 // goro/trend.hpp — leak trends: a sampler that records, at a fixed period, how many tasks
-// are alive, blocked (per wait site) and provably leaked, and the process's RSS, and warns
-// once about every wait site whose blocked count keeps climbing.
+// are alive, blocked (per wait site) and provably leaked, the process's RSS and goro's
+// own memory by site (goro/memory.hpp), and warns once about every wait site whose
+// blocked count keeps climbing and every site whose memory does.
 //
 // Go teams find slow leaks by watching the goroutine count rise on a dashboard; this is
 // that dashboard's data, kept in the process, plus the alarm:
@@ -10,6 +11,7 @@
 //   goro::run(serve, cfg);
 //   // ... later, on the goro logger:
 //   // possible leak: 8,532 tasks [chan send] at worker.cpp:41, +850/min over 10 min
+//   // possible leak: 301 MiB of stack at worker.cpp:38 (8,532 tasks), +30 MiB/min over 10 min
 //
 //   for (const auto& s : goro::diag::trend()) plot(s.at, s.live_tasks, s.rss_bytes);
 //
@@ -20,11 +22,13 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <cstddef>
 #include <source_location>
 #include <string>
 #include <vector>
 
+#include "goro/memory.hpp"
 #include "goro/wait_reason.hpp"
 
 namespace goro::diag {
@@ -48,6 +52,11 @@ struct TrendSample {
   std::size_t leaked_tasks = 0;
   std::size_t rss_bytes = 0;      // resident set size of the process
   std::vector<TrendSite> sites;   // every wait reason; largest first; at most max_sites
+  // goro's own memory (diag::memory()): the total, and the sites holding the most (at
+  // most max_sites; allocated_* left zero). Measuring stacks costs about 20 ms per
+  // 100,000 tasks per sample.
+  std::size_t memory_bytes = 0;
+  std::vector<MemorySite> memory;
 };
 
 struct TrendOptions {
@@ -64,16 +73,22 @@ struct TrendOptions {
   std::chrono::milliseconds window{std::chrono::minutes(10)};
   std::size_t min_rise = 10;
   std::size_t min_samples = 5;  // and the window holds at least this many samples
+  // The same test for a site's memory (goro/memory.hpp), in bytes.
+  std::size_t min_memory_rise = std::size_t{1} << 20;
 };
 
 // A wait site flagged as a possible leak (logged once, through the `goro` logger).
 struct PossibleLeak {
   WaitReason reason = WaitReason::none;
   std::source_location site;
-  std::size_t blocked = 0;     // when flagged
-  double per_minute = 0;       // growth over the window
+  std::size_t blocked = 0;     // when flagged (a memory site: its objects)
+  double per_minute = 0;       // growth over the window (a memory site: bytes per minute)
+  // Set for a site whose memory climbs (reason is then none): its kind and bytes.
+  std::optional<MemoryKind> memory_kind;
+  std::size_t bytes = 0;
   std::chrono::milliseconds over{0};  // time covered by the window's samples
   std::string message;         // "possible leak: 8,532 tasks [chan send] at worker.cpp:41, +850/min over 10 min"
+                               // "possible leak: 301 MiB of stack at worker.cpp:38 (8,532 tasks), +30 MiB/min over 10 min"
 };
 
 // Starts the sampler (or changes its options; the history is kept, trimmed to the new

@@ -33,6 +33,7 @@
 #include <string>
 #include <utility>
 
+#include "goro/detail/channel_sites.hpp"
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
 #include "goro/detail/schedule_point.hpp"
@@ -51,6 +52,9 @@ struct ChanBase {
   explicit ChanBase(std::size_t capacity) noexcept : cap(capacity) {}
 
   FutexLock lock;  // guards: count, head, tail, closed, recvq, sendq, the ring's slots
+  // Immutable: its entry in the creation-site counters (channel_sites.hpp). Beside the
+  // 4-byte lock, in what would otherwise be padding.
+  std::uint32_t memory_site = 0;
   const std::size_t cap;
   std::size_t count = 0;
   std::size_t head = 0;  // next slot to receive from
@@ -117,17 +121,24 @@ enum class Attempt { not_ready, done, closed };
 
 template <class T>
 struct ChanState : ChanBase {
-  explicit ChanState(std::size_t capacity)
+  // `where`: the line that created the channel, for goro::diag::memory().
+  explicit ChanState(std::size_t capacity,
+                     const std::source_location& where = std::source_location::current())
       : ChanBase(capacity),
         ring(capacity ? static_cast<T*>(::operator new(sizeof(T) * capacity,
                                                        std::align_val_t(alignof(T))))
                       : nullptr) {
     destroy = [](ChanBase* self) noexcept { delete static_cast<ChanState*>(self); };
+    memory_site = note_channel_created(where, footprint());
   }
   ~ChanState() {
     for (std::size_t i = 0; i < count; ++i) ring[(head + i) % cap].~T();
     if (ring) ::operator delete(ring, std::align_val_t(alignof(T)));
+    note_channel_destroyed(memory_site, footprint());
   }
+  // The bytes this channel allocated: its state and its buffer (not what the buffered
+  // values own elsewhere).
+  std::size_t footprint() const noexcept { return sizeof(ChanState) + sizeof(T) * cap; }
 
   T* const ring;
 

@@ -45,6 +45,7 @@
 #include "../../../src/mutex_profile.hpp"
 #include "../../../src/netpoll.hpp"
 #include "../../../src/profiling_hooks.hpp"
+#include "../../../src/record_pool.hpp"
 #include "../../../src/registry.hpp"
 #include "../../../src/stack_pool.hpp"
 #include "../../../src/task.hpp"

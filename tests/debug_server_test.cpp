@@ -177,7 +177,7 @@ TEST(DebugServer, BadRequestsGet4xxAndTheServerKeepsServing) {
   };
   for (Case k : {Case{"/debug/pprof/goroutine?debug=abc", 400}, Case{"/debug/pprof/goroutine?debug=-1", 400},
                  Case{"/debug/pprof/goroutine?debug=1x", 400}, Case{"/debug/pprof/block?seconds=5", 400},
-                 Case{"/debug/pprof/heap", 404}, Case{"/debug/pprof/goroutine/extra", 404},
+                 Case{"/debug/pprof/no-such-profile", 404}, Case{"/debug/pprof/goroutine/extra", 404},
                  Case{"/nope", 404}, Case{"/", 404}}) {
     auto r = c.Get(k.path);
     ASSERT_TRUE(r) << k.path;

@@ -96,7 +96,7 @@ class BlockedTasks {
 
 TEST(Pprof, UnknownProfileOrDebugLevelIsRefused) {
   std::ostringstream out;
-  EXPECT_FALSE(goro::diag::write_profile(out, "heap", 0));
+  EXPECT_FALSE(goro::diag::write_profile(out, "no-such-profile", 0));
   EXPECT_FALSE(goro::diag::write_profile(out, "goroutine", 3));
   EXPECT_FALSE(goro::diag::write_profile(out, "goroutine", -1));
   EXPECT_TRUE(out.str().empty());

@@ -1,5 +1,5 @@
 // examples/leaky_server.cpp — a service with Go's classic timeout leak, and the debug
-// endpoint to find it with (README: "Finding a leak in a running program").
+// endpoint to find it with (docs/diagnostics.md: "Finding a leak in a running program").
 //
 // Each request calls a slow backend in a new task and waits for the answer with a
 // timeout. When the timeout wins, nobody will ever receive from the unbuffered result

@@ -46,7 +46,7 @@ struct TaskInfo {
   TaskId parent = 0;                     // the spawning task, 0 for a plain thread
   std::chrono::nanoseconds blocked_for{0};
   // Provably can never wake: blocked on a channel operation or select, and no code that
-  // can still run can reach any channel it waits on (see "Provable leaks" in README.md;
+  // can still run can reach any channel it waits on (see "Provable leaks" in docs/diagnostics.md;
   // there can be misses, never false verdicts). Computed by tasks(), blocked_tasks(),
   // leaked_tasks(), dump_blocked() and find_leaks().
   bool leaked = false;

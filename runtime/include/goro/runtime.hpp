@@ -77,7 +77,7 @@ struct Config {
   PanicPolicy on_panic = PanicPolicy::terminate;
   // Capture each parked task's call stack (glibc backtrace()) for diag::TaskInfo::stack
   // and the dumps; also on for every runtime with env GORO_TRACEBACK=1. Costs about a
-  // microsecond per park: see "Diagnostics" in README.md.
+  // microsecond per park: see docs/diagnostics.md.
   bool capture_stacks = false;
   // Leak trends (goro/trend.hpp): sample the tasks this often (zero: off). Unset: env
   // GORO_TREND ("1s", "500ms", "2m"; a bare number is seconds; "on": 1s; "off"/"0": off),

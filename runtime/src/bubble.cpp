@@ -3,7 +3,6 @@
 // the schedule points of exploration (goro/detail/schedule_point.hpp).
 #include "bubble.hpp"
 
-#include <cxxabi.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +19,7 @@
 #include "registry.hpp"
 #include "sanitizers.hpp"
 #include "scheduler.hpp"
+#include "switch.hpp"
 #include "wait_record.hpp"
 
 namespace goro::detail {
@@ -52,14 +52,6 @@ std::string describe(const TaskRecord& t) {
   s += std::string(" (spawned at ") + t.spawn_site.file_name() + ":" +
        std::to_string(t.spawn_site.line()) + ")";
   return s;
-}
-
-std::string demangled(const char* mangled) {
-  int status = 0;
-  char* name = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = status == 0 && name ? name : mangled;
-  std::free(name);
-  return out;
 }
 
 std::string describe(std::exception_ptr error) {

@@ -4,7 +4,6 @@
 // Seeds: run 1 uses ExploreOptions::seed (or a fresh one), run i+1 uses mix(seed of run
 // i). A run's schedule depends only on its own seed and the strategy options, so the
 // failing run's seed alone (with the same options) replays it.
-#include <cxxabi.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <typeinfo>
 
 #include "bubble.hpp"
+#include "switch.hpp"
 #include "goro/bubble.hpp"
 #include "goro/explore.hpp"
 
@@ -60,14 +60,6 @@ std::uint64_t seed_from_env() {
                                 "\" is not a seed; give the nonzero number that a failing "
                                 "run's report printed, or unset it");
   return seed;
-}
-
-std::string demangled(const char* mangled) {
-  int status = 0;
-  char* name = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = status == 0 && name ? name : mangled;
-  std::free(name);
-  return out;
 }
 
 std::string options_text(const ExploreOptions& o, std::uint64_t seed) {
@@ -117,7 +109,7 @@ ExploreResult explore(std::function<void()> body, ExploreOptions opts) {
     } catch (const BubbleFailure& e) {
       why = e.what();
     } catch (const std::exception& e) {
-      why = "the body threw " + demangled(typeid(e).name()) + ": " + e.what();
+      why = "the body threw " + detail::demangled(typeid(e).name()) + ": " + e.what();
     } catch (...) {
       why = "the body threw an exception not derived from std::exception";
     }

@@ -24,15 +24,14 @@ namespace ctx = boost::context::detail;
 
 namespace goro::detail {
 
-namespace {
-
-// "std::runtime_error" for "St13runtime_error"; the mangled name if demangling fails.
 std::string demangled(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
                                               std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
+
+namespace {
 
 void log_task_exception(const TaskRecord* t, std::exception_ptr error) {
   std::string what = "an exception not derived from std::exception";

@@ -13,6 +13,8 @@
 // switch_out is defined here, forced inline: park() and task_yield() are on the hot path.
 #pragma once
 
+#include <string>
+
 #include <boost/context/detail/fcontext.hpp>
 
 #include "sanitizers.hpp"
@@ -37,6 +39,9 @@ namespace goro::detail {
   sanitizers::finish_switch(fake_stack, &resumed_by->stack_bottom, &resumed_by->stack_size);
   return resumed_by;
 }
+
+// "std::runtime_error" for "St13runtime_error"; the mangled name if demangling fails.
+std::string demangled(const char* mangled);
 
 // A new task's first frame: runs its closure (run_task_body), then finishes it.
 void task_entry(boost::context::detail::transfer_t from);

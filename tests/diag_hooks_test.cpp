@@ -6,24 +6,14 @@
 #include <goro/wait_group.hpp>
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 
 #include <chrono>
 #include <string>
 
 #include "log_capture.hpp"
+#include "process_threads.hpp"
 
 namespace {
-
-std::size_t process_threads() {
-  std::size_t n = 0;
-  if (DIR* dir = ::opendir("/proc/self/task")) {
-    while (const dirent* e = ::readdir(dir))
-      if (e->d_name[0] != '.') ++n;
-    ::closedir(dir);
-  }
-  return n;
-}
 
 TEST(DiagHooks, LeftoverReportIsDiagsDumpWithoutNamingDiag) {
   gt::LogCapture log;
@@ -48,11 +38,11 @@ TEST(DiagHooks, LeftoverReportIsDiagsDumpWithoutNamingDiag) {
 
 TEST(DiagHooks, TrendPeriodStartsDiagsSampler) {
   goro::run([] {});
-  const std::size_t before = process_threads();
+  const std::size_t before = gt::process_threads();
   const int code = goro::run([] { goro::sleep_for(std::chrono::milliseconds(5)); },
                              goro::Config{.trend_period = std::chrono::milliseconds(1)});
   EXPECT_EQ(code, 0);
-  EXPECT_EQ(process_threads(), before + 1) << "the sampler thread runs on after the runtime";
+  EXPECT_EQ(gt::process_threads(), before + 1) << "the sampler thread runs on after the runtime";
 }
 
 }  // namespace

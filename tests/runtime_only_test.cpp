@@ -7,24 +7,14 @@
 #include <goro/wait_group.hpp>
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 
 #include <chrono>
 #include <string>
 
 #include "log_capture.hpp"
+#include "process_threads.hpp"
 
 namespace {
-
-std::size_t process_threads() {
-  std::size_t n = 0;
-  if (DIR* dir = ::opendir("/proc/self/task")) {
-    while (const dirent* e = ::readdir(dir))
-      if (e->d_name[0] != '.') ++n;
-    ::closedir(dir);
-  }
-  return n;
-}
 
 TEST(RuntimeOnly, TasksRunAndSynchronise) {
   int total = 0;
@@ -74,11 +64,11 @@ TEST(RuntimeOnly, LeftoverReportListsTasksWithoutDiag) {
 
 TEST(RuntimeOnly, TrendPeriodStartsNoSamplerWithoutDiag) {
   goro::run([] {});
-  const std::size_t before = process_threads();
+  const std::size_t before = gt::process_threads();
   const int code = goro::run([] { goro::sleep_for(std::chrono::milliseconds(5)); },
                              goro::Config{.trend_period = std::chrono::milliseconds(1)});
   EXPECT_EQ(code, 0);
-  EXPECT_EQ(process_threads(), before) << "no thread outlives the runtime";
+  EXPECT_EQ(gt::process_threads(), before) << "no thread outlives the runtime";
 }
 
 }  // namespace

@@ -202,6 +202,27 @@ TEST(Bubble, WaitBlockedReturnsWhenOthersAreDurablyBlocked) {
   EXPECT_EQ(seen, 12);
 }
 
+TEST(Bubble, ATaskInWaitBlockedShowsAsBubbleWaitAtItsLine) {
+  goro::diag::TaskInfo seen{};
+  int waiting_line = 0;
+  goro::testing::bubble([&] {
+    goro::Channel<int> done(1);
+    const goro::TaskId waiter = goro::go_spawn([&, done]() mutable {
+      waiting_line = __LINE__ + 1;
+      goro::testing::wait_blocked();  // returns once the body blocks on `done`
+      done.send(1);
+    });
+    goro::yield();  // the waiter runs and parks in wait_blocked; the body is still running
+    for (const auto& t : goro::diag::tasks())
+      if (t.id == waiter) seen = t;
+    (void)done.recv();
+  });
+  EXPECT_EQ(seen.reason, goro::diag::WaitReason::bubble_wait);
+  EXPECT_EQ(goro::diag::to_string(seen.reason), "bubble wait");
+  EXPECT_EQ(seen.wait_site.line(), static_cast<std::uint_least32_t>(waiting_line));
+  EXPECT_NE(std::string(seen.wait_site.file_name()).find("bubble_test.cpp"), std::string::npos);
+}
+
 TEST(Bubble, WaitBlockedOutsideABubbleThrows) {
   EXPECT_THROW(goro::testing::wait_blocked(), std::logic_error);
 }

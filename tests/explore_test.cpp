@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -139,12 +140,37 @@ TEST(Explore, InvalidEnvironmentSeedThrows) {
   EXPECT_THROW(goro::testing::explore([] {}), std::invalid_argument);
 }
 
+TEST(Explore, ATaskThatNeverBlocksIsALivelock) {
+  // Two tasks poll a channel nobody sends on and yield: neither blocks, nothing ends.
+  auto spin_forever = [] {
+    goro::Channel<int> never;
+    goro::go_spawn([never]() mutable {
+      std::optional<int> v;
+      while (!never.try_recv(v)) goro::yield();
+    });
+    std::optional<int> v;
+    while (!never.try_recv(v)) goro::yield();
+  };
+  ExploreOptions o;
+  o.runs = 3;
+  o.seed = 5;
+  o.max_decisions = 2000;
+  const ExploreResult r = goro::testing::explore(spin_forever, o);
+  ASSERT_TRUE(r.failed);
+  EXPECT_EQ(r.runs, 1);
+  EXPECT_NE(r.report.find("livelock: 2000 scheduling decisions"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("GORO_EXPLORE_SEED=5"), std::string::npos) << r.report;
+}
+
 TEST(Explore, InvalidOptionsThrow) {
   ExploreOptions o;
   o.runs = 0;
   EXPECT_THROW(goro::testing::explore([] {}, o), std::invalid_argument);
   o.runs = 1;
   o.pct_depth = 0;
+  EXPECT_THROW(goro::testing::explore([] {}, o), std::invalid_argument);
+  o.pct_depth = 1;
+  o.max_decisions = 0;
   EXPECT_THROW(goro::testing::explore([] {}, o), std::invalid_argument);
 }
 

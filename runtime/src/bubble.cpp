@@ -344,7 +344,7 @@ void Bubble::schedule_point(TaskRecord* current) noexcept {
   if (yield) task_yield_nothrow();
 }
 
-void Bubble::wait_blocked() {
+void Bubble::wait_blocked(std::source_location where) {
   Worker* w = this_worker();
   TaskRecord* self = w != nullptr ? w->current : nullptr;
   if (self == nullptr || self->runtime != rt_.get())
@@ -356,7 +356,7 @@ void Bubble::wait_blocked() {
                            " is waiting in it already; only one task of a bubble may wait "
                            "at a time (as Go's synctest.Wait)");
   wait_blocked_waiter_ = self;
-  park(WaitSite{diag::WaitReason::sleep, std::source_location::current()}, nullptr, nullptr);
+  park(WaitSite{diag::WaitReason::bubble_wait, where}, nullptr, nullptr);
 }
 
 void Bubble::fail(const std::string& reason) {
@@ -433,13 +433,13 @@ void bubble(std::function<void()> body) {
   b.run(body);
 }
 
-void wait_blocked() {
+void wait_blocked(std::source_location where) {
   detail::Bubble* b = detail::t_bubble;
   if (b == nullptr)
     throw std::logic_error(
         "goro::testing::wait_blocked: called outside a bubble; call it from the body of "
         "goro::testing::bubble (or a task it spawned)");
-  b->wait_blocked();
+  b->wait_blocked(where);
 }
 
 std::chrono::steady_clock::time_point now() noexcept {

@@ -37,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <source_location>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -83,7 +84,7 @@ class Bubble {
   bool exploring() const noexcept { return policy_.kind != BubblePolicy::Kind::fifo; }
   void schedule_point(TaskRecord* current) noexcept;
   std::uint32_t random32() noexcept;
-  void wait_blocked();
+  void wait_blocked(std::source_location where);
   std::uint64_t steps() const noexcept { return steps_; }
 
  private:

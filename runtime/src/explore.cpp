@@ -5,14 +5,14 @@
 // i). A run's schedule depends only on its own seed and the strategy options, so the
 // failing run's seed alone (with the same options) replays it.
 
-#include <charconv>
-#include <cstdlib>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
 
 #include "bubble.hpp"
+#include "env.hpp"
 #include "switch.hpp"
 #include "goro/bubble.hpp"
 #include "goro/explore.hpp"
@@ -31,9 +31,6 @@ namespace goro::testing {
 
 namespace {
 
-// A run making more scheduling decisions than this is a livelock (it would never end).
-constexpr std::uint64_t kMaxPicksPerRun = 10'000'000;
-
 std::uint64_t next_seed(std::uint64_t s) noexcept {  // splitmix64's finaliser; never 0
   std::uint64_t z = s + 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -48,18 +45,15 @@ std::uint64_t fresh_seed() {
   return s != 0 ? s : 1;
 }
 
-// GORO_EXPLORE_SEED, if set: the one seed to run.
+// GORO_EXPLORE_SEED, if set: the one seed to run (0 when unset).
 std::uint64_t seed_from_env() {
-  const char* text = std::getenv("GORO_EXPLORE_SEED");
-  if (text == nullptr || *text == '\0') return 0;
-  std::uint64_t seed = 0;
-  const char* end = text + std::char_traits<char>::length(text);
-  auto [ptr, ec] = std::from_chars(text, end, seed);
-  if (ec != std::errc() || ptr != end || seed == 0)
-    throw std::invalid_argument(std::string("goro::testing::explore: GORO_EXPLORE_SEED=\"") + text +
-                                "\" is not a seed; give the nonzero number that a failing "
-                                "run's report printed, or unset it");
-  return seed;
+  try {
+    return detail::env::read_unsigned("GORO_EXPLORE_SEED", 1, std::numeric_limits<std::uint64_t>::max())
+        .value_or(0);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("goro::testing::explore: ") + e.what() +
+                                " (the seed a failing run's report printed), or unset it");
+  }
 }
 
 std::string options_text(const ExploreOptions& o, std::uint64_t seed) {
@@ -76,11 +70,13 @@ const char* to_string(Strategy s) noexcept { return s == Strategy::pct ? "pct" :
 
 ExploreResult explore(std::function<void()> body, ExploreOptions opts) {
   if (!body) throw std::invalid_argument("goro::testing::explore: the body is empty");
-  if (opts.runs < 1 || opts.pct_depth < 1 || opts.pct_steps < 1)
-    throw std::invalid_argument("goro::testing::explore: runs, pct_depth and pct_steps must be at "
-                                "least 1 (runs = " + std::to_string(opts.runs) + ", pct_depth = " +
+  if (opts.runs < 1 || opts.pct_depth < 1 || opts.pct_steps < 1 || opts.max_decisions < 1)
+    throw std::invalid_argument("goro::testing::explore: runs, pct_depth, pct_steps and "
+                                "max_decisions must be at least 1 (runs = " +
+                                std::to_string(opts.runs) + ", pct_depth = " +
                                 std::to_string(opts.pct_depth) + ", pct_steps = " +
-                                std::to_string(opts.pct_steps) + ")");
+                                std::to_string(opts.pct_steps) + ", max_decisions = " +
+                                std::to_string(opts.max_decisions) + ")");
   const ExploreOptions asked = opts;
   if (const std::uint64_t replay = seed_from_env(); replay != 0) {
     opts.seed = replay;
@@ -103,7 +99,7 @@ ExploreResult explore(std::function<void()> body, ExploreOptions opts) {
       policy.seed = seed;
       policy.pct_depth = opts.pct_depth;
       policy.pct_steps = opts.pct_steps;
-      policy.max_picks = kMaxPicksPerRun;
+      policy.max_picks = opts.max_decisions;
       detail::Bubble bubble(policy);
       bubble.run(body);
     } catch (const BubbleFailure& e) {

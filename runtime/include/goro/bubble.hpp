@@ -44,6 +44,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 
@@ -62,7 +63,8 @@ void bubble(std::function<void()> body);
 // Go's synctest.Wait: returns once every other task of the calling task's bubble is
 // durably blocked (or has ended). Virtual time does not move meanwhile. Throws
 // std::logic_error outside a bubble, or when another task of the bubble is waiting in it.
-void wait_blocked();
+// Dumps show the waiting task as "bubble wait" at the caller's line.
+void wait_blocked(std::source_location where = std::source_location::current());
 
 // Extension: where the virtual clock of every bubble starts.
 inline constexpr std::chrono::steady_clock::time_point kBubbleEpoch{std::chrono::hours(24 * 365 * 30)};

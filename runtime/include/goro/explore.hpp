@@ -45,6 +45,9 @@ struct ExploreOptions {
   Strategy strategy = Strategy::random;
   int pct_depth = 3;            // pct: the bug depth d (d - 1 priority change points)
   int pct_steps = 64;           // pct: schedule points the change points are drawn from
+  // Extension: a run that makes more scheduling decisions than this fails as a livelock
+  // (tasks that keep yielding or polling and never block or end).
+  std::uint64_t max_decisions = 10'000'000;
 };
 
 struct ExploreResult {
@@ -58,8 +61,9 @@ struct ExploreResult {
 // Runs body up to opts.runs times, each in a fresh bubble under a seeded schedule.
 // A run fails when its bubble throws BubbleFailure (deadlock, leak, a task's exception),
 // when body throws, or when a GoogleTest assertion fails during it (with goro::gtest
-// linked). Throws std::invalid_argument for runs < 1, pct_depth < 1 or pct_steps < 1,
-// and when GORO_EXPLORE_SEED is not a number.
+// linked), or when it makes more than max_decisions scheduling decisions (a livelock).
+// Throws std::invalid_argument for runs, pct_depth, pct_steps or max_decisions below 1,
+// and when GORO_EXPLORE_SEED is not a nonzero number.
 ExploreResult explore(std::function<void()> body, ExploreOptions opts = {});
 
 // Extension: the strategy's name ("random", "pct") as used in reports.

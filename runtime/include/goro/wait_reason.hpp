@@ -30,6 +30,7 @@ enum class WaitReason : std::uint8_t {
   io_wait,          // goro::io::wait_readable / wait_writable and goro::net calls: the fd is not ready
   syscall,          // goro::blocking: the call runs on the blocking pool
   semaphore,        // Semaphore::acquire: not enough units free
+  bubble_wait,      // goro::testing::wait_blocked: until the bubble's other tasks block
 };
 
 // Go's spelling (runtime2.go waitReasonStrings) where Go has one.
@@ -50,6 +51,7 @@ constexpr std::string_view to_string(WaitReason r) noexcept {
     case WaitReason::io_wait: return "IO wait";
     case WaitReason::syscall: return "syscall";
     case WaitReason::semaphore: return "semaphore";
+    case WaitReason::bubble_wait: return "bubble wait";  // Go: "synctest.Wait"
   }
   return "unknown";
 }

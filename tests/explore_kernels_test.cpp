@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -48,16 +49,22 @@ void lock_order(bool fixed) {
   goro::Mutex a, b;
   goro::WaitGroup wg;
   wg.add(2);
+  // done() only once the guards have unlocked: the mutexes live in this frame, which
+  // ends as soon as wait() returns.
   goro::go_spawn([&] {
-    std::lock_guard ga(a);
-    std::lock_guard gb(b);
+    {
+      std::lock_guard ga(a);
+      std::lock_guard gb(b);
+    }
     wg.done();
   });
   goro::go_spawn([&] {
     goro::Mutex& first = fixed ? a : b;
     goro::Mutex& second = fixed ? b : a;
-    std::lock_guard g1(first);
-    std::lock_guard g2(second);
+    {
+      std::lock_guard g1(first);
+      std::lock_guard g2(second);
+    }
     wg.done();
   });
   wg.wait();
@@ -160,11 +167,12 @@ void select_missing_close(bool fixed) {
 // 7. An early return skips the receive of an unbuffered result.
 void early_return(bool fixed) {
   goro::Channel<int> result = fixed ? goro::Channel<int>(1) : goro::Channel<int>();
-  bool cancelled = false;
+  // Shared, not a local captured by reference: the canceller may run after we return.
+  auto cancelled = std::make_shared<bool>(false);
   goro::go_spawn([result]() mutable { result.send(1); });
-  goro::go_spawn([&] { cancelled = true; });
+  goro::go_spawn([cancelled] { *cancelled = true; });
   goro::yield();
-  if (cancelled) return;  // the worker's send now has no receiver
+  if (*cancelled) return;  // the worker's send now has no receiver
   (void)result.recv();
 }
 
@@ -339,9 +347,11 @@ void notify_one_for_two(bool fixed) {
   wg.add(2);
   for (int i = 0; i < 2; ++i)
     goro::go_spawn([&] {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return go; });
-      wg.done();
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return go; });
+      }
+      wg.done();  // after the unlock: mu dies with this frame once wait() returns
     });
   goro::yield();
   {
@@ -375,7 +385,7 @@ void sleep_as_sync(bool fixed) {
 // 18. A ticker loop stopped by a flag that one path never sets.
 void ticker_never_stopped(bool fixed) {
   goro::Channel<int> quit(1);
-  bool failed = false;
+  auto failed = std::make_shared<bool>(false);  // the failing task may outlive this frame
   goro::go_spawn([quit]() mutable {
     goro::Ticker ticker(1h);
     for (;;) {
@@ -384,9 +394,9 @@ void ticker_never_stopped(bool fixed) {
       if (goro::select(goro::recv_case(ticker.c(), t), goro::recv_case(quit, q)) == 1) return;
     }
   });
-  goro::go_spawn([&] { failed = true; });
+  goro::go_spawn([failed] { *failed = true; });
   goro::yield();
-  if (failed && !fixed) return;  // the error path forgets to stop the loop
+  if (*failed && !fixed) return;  // the error path forgets to stop the loop
   quit.send(1);
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -56,11 +57,12 @@ std::vector<int> traced_run(std::uint64_t seed, Strategy s) {
 // A bug found by both strategies quickly: an early return leaves a sender blocked.
 void early_return_bug() {
   goro::Channel<int> result;
-  bool cancelled = false;
+  // Shared, not a local captured by reference: the canceller may run after this returns.
+  auto cancelled = std::make_shared<bool>(false);
   goro::go_spawn([result]() mutable { result.send(1); });
-  goro::go_spawn([&] { cancelled = true; });
+  goro::go_spawn([cancelled] { *cancelled = true; });
   goro::yield();
-  if (cancelled) return;
+  if (*cancelled) return;
   (void)result.recv();
 }
 

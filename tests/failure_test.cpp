@@ -36,7 +36,17 @@ TEST(StackOverflowDeathTest, GuardPageNamesTheTask) {
       ".*guard region");
 }
 
+#if defined(GORO_ASAN)
+extern "C" int __asan_option_detect_stack_use_after_return;  // ASan's run-time flag
+#endif
+
 TEST(StackOverflowDeathTest, CanaryNamesTheTaskWhenGuardsRunOut) {
+#if defined(GORO_ASAN)
+  // recurse() measures its depth by the addresses of its frames, which ASan moves to a
+  // heap "fake stack" when it checks for stack use after return.
+  if (__asan_option_detect_stack_use_after_return != 0)
+    GTEST_SKIP() << "needs real stack frames: run without ASAN_OPTIONS=detect_stack_use_after_return=1";
+#endif
   EXPECT_DEATH(
       {
         ::setenv("GORO_STACK_GUARDS", "0", 1);  // read at the first stack carved

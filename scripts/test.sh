@@ -50,11 +50,9 @@ log_dir="$GORO_ROOT/build/logs"
 mkdir -p "$log_dir"
 
 # Sanitizer run-time options. Ours come first so that the caller's win.
-# detect_stack_use_after_return: a task that outlives the frame it points into (a test
-# body's locals) writes freed memory, not a stack slot that happens to be intact.
 supp() { if [[ -s "$GORO_ROOT/tests/$1.supp" ]]; then echo ":suppressions=$GORO_ROOT/tests/$1.supp"; fi; }
 sanitizer_env=(
-  "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:check_initialization_order=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+  "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
   "LSAN_OPTIONS=print_suppressions=0$(supp lsan)${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
   "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1$(supp ubsan)${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
   "TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1$(supp tsan)${TSAN_OPTIONS:+:$TSAN_OPTIONS}"

@@ -6,9 +6,9 @@
 // the resumed task's stack. Mutex profile: goro::Mutex and goro::RWMutex report sampled
 // contentions through record_mutex_event (installed as the mutex-profile sink).
 //
-// Lock discipline: g_block_lock guards g_block_events, g_mutex_lock guards
-// g_mutex_events; each is held only for one table update or one copy of the table, never
-// while parking, and never both at once. A sink is installed before its rate turns
+// Lock discipline: each ContentionTable (g_block_events, g_mutex_events) guards its
+// totals with its own mutex, held only for one table update or one copy of the table,
+// never while parking, and never two at once. A sink is installed before its rate turns
 // non-zero and never reset, so a park that sees the rate finds the sink.
 #include <algorithm>
 #include <cstdint>
@@ -27,10 +27,57 @@ namespace goro::diag {
 namespace {
 
 using pprof::created_by_frame;
+using pprof::Frame;
+using pprof::Labels;
 using pprof::Profile;
 using pprof::Sample;
 using pprof::site_frame;
-using pprof::sort_by_value;
+
+// Totals by key behind the table's own lock. Created with new and never destroyed: a
+// park may report an event while static destructors run.
+template <class Key, class Totals>
+class ContentionTable {
+ public:
+  template <class Add>
+  void add(const Key& key, Add&& add_to) {
+    std::lock_guard guard(lock_);
+    add_to(totals_[key]);
+  }
+  std::map<Key, Totals> copy() const {
+    std::lock_guard guard(lock_);
+    return totals_;
+  }
+  void clear() {
+    std::lock_guard guard(lock_);
+    totals_.clear();
+  }
+
+ private:
+  mutable std::mutex lock_;
+  std::map<Key, Totals> totals_;  // guarded by lock_
+};
+
+// A contentions total as the profile's integer: the block profile's fractional sums are
+// rounded to the nearest.
+std::int64_t whole_contentions(double contentions) { return static_cast<std::int64_t>(contentions + 0.5); }
+std::int64_t whole_contentions(std::int64_t contentions) { return contentions; }
+
+// The block and mutex profiles' shape: contentions and delay per stack, the longest
+// total delay first (as Go sorts by cycles). `sample` gives a key's stack and labels.
+template <class Key, class Totals, class StackAndLabels>
+Profile contention_profile(const ContentionTable<Key, Totals>& table, StackAndLabels sample) {
+  Profile p;
+  p.sample_types = {{"contentions", "count"}, {"delay", "nanoseconds"}};
+  p.period_type = {"contentions", "count"};
+  for (const auto& [key, totals] : table.copy()) {
+    Sample s;
+    sample(key, &s.stack, &s.labels);
+    s.values = {whole_contentions(totals.contentions), totals.delay_ns};
+    p.samples.push_back(std::move(s));
+  }
+  pprof::sort_by_value(p, 1);
+  return p;
+}
 
 // ------------------------------------------------------------------ block profile
 
@@ -51,8 +98,7 @@ struct BlockTotals {
   std::int64_t delay_ns = 0;
 };
 
-std::mutex g_block_lock;
-std::map<BlockKey, BlockTotals>* g_block_events = new std::map<BlockKey, BlockTotals>();  // guarded by g_block_lock
+auto* const g_block_events = new ContentionTable<BlockKey, BlockTotals>();
 
 // Go's blocksampled + saveblockevent (runtime/mprof.go): waits of at least `rate` are
 // always kept; a shorter one with probability d / rate, then weighted rate / d so the
@@ -70,13 +116,11 @@ void record_block_event(const detail::WaitSite& site, const detail::TaskRecord& 
     count = static_cast<double>(rate_ns) / static_cast<double>(d);
     delay = rate_ns;
   }
-  BlockKey key{site.reason, site.where, task.spawn_site};
-  std::lock_guard guard(g_block_lock);
-  BlockTotals& totals = (*g_block_events)[key];
-  totals.contentions += count;
-  totals.delay_ns += delay;
+  g_block_events->add({site.reason, site.where, task.spawn_site}, [&](BlockTotals& totals) {
+    totals.contentions += count;
+    totals.delay_ns += delay;
+  });
 }
-
 
 // ------------------------------------------------------------------ mutex profile
 
@@ -97,63 +141,33 @@ struct MutexTotals {
   std::int64_t delay_ns = 0;
 };
 
-std::mutex g_mutex_lock;
-std::map<MutexKey, MutexTotals>* g_mutex_events = new std::map<MutexKey, MutexTotals>();  // guarded by g_mutex_lock
+auto* const g_mutex_events = new ContentionTable<MutexKey, MutexTotals>();
 
 // Go's saveblockevent for the mutex profile: a sampled event stands for `rate` of them.
 void record_mutex_event(const detail::MutexContention& event) {
-  const MutexKey key{event.operation, event.site, event.spawn_site, event.in_task};
-  std::lock_guard guard(g_mutex_lock);
-  MutexTotals& totals = (*g_mutex_events)[key];
-  totals.contentions += event.rate;
-  totals.delay_ns += std::int64_t{event.rate} * event.delay_ns;
+  g_mutex_events->add({event.operation, event.site, event.spawn_site, event.in_task}, [&](MutexTotals& totals) {
+    totals.contentions += event.rate;
+    totals.delay_ns += std::int64_t{event.rate} * event.delay_ns;
+  });
 }
-
 
 }  // namespace
 
 namespace pprof {
 
 Profile block_profile() {
-  std::map<BlockKey, BlockTotals> events;
-  {
-    std::lock_guard guard(g_block_lock);
-    events = *g_block_events;
-  }
-  Profile p;
-  p.sample_types = {{"contentions", "count"}, {"delay", "nanoseconds"}};
-  p.period_type = {"contentions", "count"};
-  for (const auto& [key, totals] : events) {
-    Sample s;
-    s.stack = {site_frame(key.wait_site), created_by_frame(key.spawn_site)};
-    s.labels = {{"reason", std::string(to_string(key.reason))}};
-    s.values = {static_cast<std::int64_t>(totals.contentions + 0.5), totals.delay_ns};
-    p.samples.push_back(std::move(s));
-  }
-  // Longest total delay first, as Go sorts by cycles.
-  sort_by_value(p, 1);
-  return p;
+  return contention_profile(*g_block_events, [](const BlockKey& key, std::vector<Frame>* stack, Labels* labels) {
+    *stack = {site_frame(key.wait_site), created_by_frame(key.spawn_site)};
+    *labels = {{"reason", std::string(to_string(key.reason))}};
+  });
 }
 
 Profile mutex_profile() {
-  std::map<MutexKey, MutexTotals> events;
-  {
-    std::lock_guard guard(g_mutex_lock);
-    events = *g_mutex_events;
-  }
-  Profile p;
-  p.sample_types = {{"contentions", "count"}, {"delay", "nanoseconds"}};
-  p.period_type = {"contentions", "count"};
-  for (const auto& [key, totals] : events) {
-    Sample s;
-    s.stack = {site_frame(key.site)};
-    if (key.in_task) s.stack.push_back(created_by_frame(key.spawn_site));
-    s.labels = {{"operation", std::string(key.operation)}};
-    s.values = {totals.contentions, totals.delay_ns};
-    p.samples.push_back(std::move(s));
-  }
-  sort_by_value(p, 1);
-  return p;
+  return contention_profile(*g_mutex_events, [](const MutexKey& key, std::vector<Frame>* stack, Labels* labels) {
+    *stack = {site_frame(key.site)};
+    if (key.in_task) stack->push_back(created_by_frame(key.spawn_site));
+    *labels = {{"operation", std::string(key.operation)}};
+  });
 }
 
 }  // namespace pprof
@@ -175,17 +189,12 @@ std::int64_t block_profile_rate() {
   return detail::g_block_profile_rate_ns.load(std::memory_order_acquire);
 }
 
-void reset_block_profile() {
-  std::lock_guard guard(g_block_lock);
-  g_block_events->clear();
-}
+void reset_block_profile() { g_block_events->clear(); }
+
 int set_mutex_profile_fraction(int rate) {
   return detail::set_mutex_profile_rate(rate, &record_mutex_event);
 }
 
-void reset_mutex_profile() {
-  std::lock_guard guard(g_mutex_lock);
-  g_mutex_events->clear();
-}
+void reset_mutex_profile() { g_mutex_events->clear(); }
 
 }  // namespace goro::diag

@@ -7,6 +7,7 @@
 #include "goro/profile.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -189,34 +190,31 @@ bool write_profile(std::ostream& out, std::string_view name, int debug) {
     else write_proto(out, p);
     return true;
   }
+  // The others: debug=1 and 2 are the same text.
+  Profile p;
+  std::function<void()> write_text;
   if (name == "block") {
-    const Profile p = block_profile();
-    if (debug >= 1) write_cycles_text(out, p, "--- contention:\ncycles/second=1000000000\n");
-    else write_proto(out, p);
-    return true;
-  }
-  if (name == "mutex") {
-    const Profile p = mutex_profile();
-    if (debug >= 1)
+    p = block_profile();
+    write_text = [&] { write_cycles_text(out, p, "--- contention:\ncycles/second=1000000000\n"); };
+  } else if (name == "mutex") {
+    p = mutex_profile();
+    write_text = [&] {
       write_cycles_text(out, p,
                         "--- mutex:\ncycles/second=1000000000\nsampling period=" +
                             std::to_string(detail::mutex_profile_rate()) + "\n");
-    else write_proto(out, p);
-    return true;
+    };
+  } else if (name == "heap") {
+    p = heap_profile();
+    write_text = [&] { write_heap_text(out, p); };
+  } else if (name == "threadcreate") {
+    p = threadcreate_profile();
+    write_text = [&] { write_count_text(out, p, "threadcreate"); };
+  } else {
+    return false;
   }
-  if (name == "heap") {
-    const Profile p = heap_profile();
-    if (debug >= 1) write_heap_text(out, p);
-    else write_proto(out, p);
-    return true;
-  }
-  if (name == "threadcreate") {
-    const Profile p = threadcreate_profile();
-    if (debug >= 1) write_count_text(out, p, "threadcreate");
-    else write_proto(out, p);
-    return true;
-  }
-  return false;
+  if (debug >= 1) write_text();
+  else write_proto(out, p);
+  return true;
 }
 
 bool write_profile(std::string_view name, std::ostream& out, int debug) {

@@ -7,7 +7,7 @@
 // headers without a total cap (200 MB of header lines raise the program's RSS from 9 to
 // 403 MB). Boost.Beast has the limits but brings Asio's weight into every program that
 // serves the endpoint. The subset of HTTP a debug endpoint needs (GET/HEAD/POST,
-// Content-Length bodies, keep-alive) fits in this file with each limit explicit.
+// Content-Length bodies, keep-alive) fits in a few hundred lines with each limit explicit.
 //
 // Threads: the acceptor polls the listening socket and `wake_fd` (an eventfd written
 // by stop()); each accepted connection runs on its own thread, at most max_connections

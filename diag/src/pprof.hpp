@@ -89,7 +89,7 @@ class ProfileTables {
 };
 
 // A location's address in the text formats and the proto: its id, spaced like code.
-std::uint64_t fake_pc(std::uint64_t location_id) { return location_id << 4; }
+inline std::uint64_t fake_pc(std::uint64_t location_id) { return location_id << 4; }
 
 // profile.proto field numbers:
 //   Profile: 1 sample_type, 2 sample, 4 location, 5 function, 6 string_table,

@@ -12,7 +12,11 @@ target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/memory.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/leak_count.cpp)
 # pprof profiles (goro/profile.hpp): gzip through zlib.
-target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
+target_sources(goro_diag PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/contention_profiles.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/pprof_proto.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/pprof_text.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/src/profile.cpp)
 target_link_libraries(goro_diag PRIVATE ZLIB::ZLIB)
 # Dump timing for 100,000 blocked tasks (not built by default):
 #   cmake --build <dir> --target goro_dump_bench && <dir>/goro_dump_bench

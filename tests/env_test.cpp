@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "../runtime/src/env.hpp"
+#include "env.hpp"
 #include "goro/metrics.hpp"
 
 namespace {

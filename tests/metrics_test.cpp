@@ -14,8 +14,8 @@
 #include <sstream>
 #include <string>
 
-#include "../diag/src/leak_count.hpp"
 #include "goro_test.hpp"
+#include "leak_count.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 // headers without a total cap (200 MB of header lines raise the program's RSS from 9 to
 // 403 MB). Boost.Beast has the limits but brings Asio's weight into every program that
 // serves the endpoint. The subset of HTTP a debug endpoint needs (GET/HEAD/POST,
-// Content-Length bodies, keep-alive) fits in this file with each limit explicit.
+// Content-Length bodies, keep-alive) fits in a few hundred lines with each limit explicit.
 //
 // Threads: the acceptor polls the listening socket and `wake_fd` (an eventfd written
 // by stop()); each accepted connection runs on its own thread, at most max_connections
@@ -16,6 +16,10 @@
 // write_timeout for a response or keep_alive_timeout between requests. Handlers run on
 // connection threads (never goro workers; goro's handlers only read snapshots), at most
 // `threads` at once (`handler_slots`).
+//
+// This file holds the sockets: the address, the acceptor, each connection's reads and
+// writes against its deadlines, and the server's lifetime. The messages are parsed and
+// serialized in http_message.cpp; what each path answers is debug_routes.cpp.
 //
 // Lock discipline: `mu` protects `connections` (threads not yet joined). The acceptor
 // adds to `connections` and joins the ones marked done; stop() wakes every poll (the
@@ -41,19 +45,14 @@
 #include <charconv>
 #include <cstring>
 #include <list>
-#include <map>
 #include <mutex>
 #include <semaphore>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "debug_routes.hpp"
 #include "goro/internal/inspect.hpp"
-#include "goro/diag.hpp"
-#include "goro/metrics.hpp"
-#include "goro/profile.hpp"
-#include "goro/status_page.hpp"
-#include "runtime_hooks.hpp"
+#include "http_message.hpp"
 
 namespace goro::diag {
 
@@ -86,6 +85,14 @@ struct DebugServer::State {
 namespace {
 
 using State = DebugServer::State;
+using http::cross_site;
+using http::host_allowed;
+using http::lower;
+using http::parse_head;
+using http::Request;
+using http::Response;
+using http::serialize;
+using http::text;
 
 // ---- addresses ---------------------------------------------------------------------
 
@@ -161,318 +168,6 @@ std::string numeric_host(const sockaddr* sa, socklen_t len) {
   char buf[NI_MAXHOST] = "";
   ::getnameinfo(sa, len, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
   return buf;
-}
-
-// ---- requests and responses --------------------------------------------------------
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoding (and '+' as a space in a query); false for a malformed escape.
-bool url_decode(std::string_view in, bool plus_is_space, std::string* out) {
-  out->clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = hex_digit(in[i + 1]), lo = hex_digit(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      out->push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out->push_back(plus_is_space && in[i] == '+' ? ' ' : in[i]);
-    }
-  }
-  return true;
-}
-
-struct Request {
-  std::string method, path, version;
-  std::map<std::string, std::string> params;   // the query, decoded
-  std::map<std::string, std::string> headers;  // names lowercased
-  std::string body;
-  bool has_param(const std::string& k) const { return params.count(k) != 0; }
-  std::string param(const std::string& k) const {
-    auto it = params.find(k);
-    return it == params.end() ? std::string() : it->second;
-  }
-  std::string header(const std::string& k) const {
-    auto it = headers.find(k);
-    return it == headers.end() ? std::string() : it->second;
-  }
-};
-
-struct Response {
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-};
-
-Response text(int status, std::string body) {
-  Response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 303: return "See Other";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
-  }
-}
-
-std::string serialize(const Response& r, bool head_only, bool keep_alive) {
-  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) + "\r\n";
-  out += "Content-Type: " + r.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
-  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
-  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  if (!head_only) out += r.body;
-  return out;
-}
-
-// Parses the request line and headers (`head`, without the blank line). Returns 0 or
-// the status to refuse the request with.
-int parse_head(std::string_view head, Request* req) {
-  std::size_t eol = head.find("\r\n");
-  const std::string_view line = head.substr(0, eol);
-  const std::size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
-  if (sp1 == std::string_view::npos || sp2 == sp1) return 400;
-  req->method = std::string(line.substr(0, sp1));
-  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  req->version = std::string(line.substr(sp2 + 1));
-  if (req->version != "HTTP/1.1" && req->version != "HTTP/1.0") return 400;
-  if (target.empty() || target.front() != '/') return 400;
-  const std::size_t q = target.find('?');
-  if (!url_decode(target.substr(0, q), false, &req->path)) return 400;
-  if (q != std::string_view::npos) {
-    std::string_view query = target.substr(q + 1);
-    while (!query.empty()) {
-      const std::size_t amp = query.find('&');
-      const std::string_view pair = query.substr(0, amp);
-      const std::size_t eq = pair.find('=');
-      std::string k, v;
-      if (!url_decode(pair.substr(0, eq), true, &k)) return 400;
-      if (eq != std::string_view::npos && !url_decode(pair.substr(eq + 1), true, &v)) return 400;
-      if (!k.empty()) req->params.emplace(std::move(k), std::move(v));
-      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    }
-  }
-  while (eol != std::string_view::npos) {
-    const std::size_t start = eol + 2;
-    eol = head.find("\r\n", start);
-    const std::string_view field = head.substr(start, eol == std::string_view::npos ? eol : eol - start);
-    if (field.empty()) continue;
-    const std::size_t colon = field.find(':');
-    if (colon == std::string_view::npos || colon == 0) return 400;
-    std::string name = lower(field.substr(0, colon));
-    if (name.find_first_of(" \t") != std::string::npos) return 400;
-    std::string value(trim(field.substr(colon + 1)));
-    auto [it, fresh] = req->headers.emplace(std::move(name), value);
-    if (!fresh && (it->first == "host" || it->first == "content-length")) return 400;  // ambiguous
-  }
-  return 0;
-}
-
-// The host part of a Host header or Origin authority: "localhost:6060" -> "localhost",
-// "[::1]:6060" -> "[::1]".
-std::string host_name(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    return lower(authority.substr(0, close == std::string_view::npos ? authority.size() : close + 1));
-  }
-  return lower(authority.substr(0, authority.find(':')));
-}
-
-bool host_allowed(std::string_view host_header, const ServeOptions& opts, const std::string& bound_host) {
-  if (host_header.empty()) return false;
-  const std::string name = host_name(host_header);
-  if (name == "localhost" || name == "127.0.0.1" || name == "[::1]") return true;
-  if (!bound_host.empty() && (name == lower(bound_host) || name == "[" + lower(bound_host) + "]")) return true;
-  for (const std::string& allowed : opts.allowed_hosts) {
-    if (allowed == "*") return true;
-    const bool with_port = allowed.find(':') != std::string::npos && allowed.back() != ']';
-    if (with_port ? lower(host_header) == lower(allowed) : name == lower(allowed)) return true;
-  }
-  return false;
-}
-
-// A browser labels a request a page of another site makes (a form posted to us):
-// Sec-Fetch-Site says so, and Origin names a host other than ours. A POST like that is
-// refused; curl and other tools send neither header.
-bool cross_site(const Request& req) {
-  const std::string fetch_site = req.header("sec-fetch-site");
-  if (!fetch_site.empty() && fetch_site != "same-origin" && fetch_site != "none") return true;
-  const std::string origin = req.header("origin");
-  if (origin.empty()) return false;
-  const std::size_t scheme = origin.find("://");
-  if (scheme == std::string::npos) return true;  // "null" and the like
-  return lower(std::string_view(origin).substr(scheme + 3)) != lower(req.header("host"));
-}
-
-// ---- the routes --------------------------------------------------------------------
-
-// ?debug=N: absent is 0; anything but a non-negative integer is the client's error.
-// Larger levels mean "the most detail", as in Go.
-bool parse_debug(const Request& req, int* debug) {
-  *debug = 0;
-  if (!req.has_param("debug")) return true;
-  const std::string v = req.param("debug");
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *debug);
-  if (ec != std::errc() || end != v.data() + v.size() || *debug < 0) return false;
-  *debug = std::min(*debug, 2);
-  return true;
-}
-
-Response serve_profile(const std::string& name, const Request& req) {
-  int debug = 0;
-  if (!parse_debug(req, &debug))
-    return text(400, "bad debug parameter \"" + req.param("debug") +
-                         "\": expected 0 (gzipped profile.proto), 1 (text) or 2 (Go dump)\n");
-  if (req.has_param("seconds")) return text(400, "goro serves cumulative profiles only: drop the seconds parameter\n");
-  if (name == "block" && debug > 1) debug = 1;
-  std::ostringstream out;
-  if (!write_profile(out, name, debug)) return text(404, "Unknown profile: " + name + "\n");
-  Response r = text(200, out.str());
-  if (debug == 0) {
-    r.content_type = "application/octet-stream";
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
-  }
-  return r;
-}
-
-std::string index_html() {
-  const std::size_t live = tasks().size(), leaked = leaked_tasks().size();
-  const std::int64_t rate = block_profile_rate();
-  const int mutex_rate = set_mutex_profile_fraction(-1);  // a negative rate only reads
-  std::ostringstream html;
-  html << "<html>\n<head>\n<title>/debug/pprof/</title>\n</head>\n<body>\n/debug/pprof/<br>\n"
-          "<p>Set debug=1 as a query parameter to export in legacy text format</p>\n"
-          "Types of profiles available:\n<table>\n<thead><td>Count</td><td>Profile</td></thead>\n"
-       << "<tr><td>" << live << "</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n"
-       << "<tr><td>" << (rate == 0 ? "off" : "rate " + std::to_string(rate) + "ns")
-       << "</td><td><a href='block?debug=1'>block</a></td></tr>\n"
-       << "<tr><td>" << leaked << "</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n"
-       << "<tr><td>" << (mutex_rate == 0 ? "off" : "1/" + std::to_string(mutex_rate))
-       << "</td><td><a href='mutex?debug=1'>mutex</a></td></tr>\n"
-       << "<tr><td></td><td><a href='heap?debug=1'>heap</a></td></tr>\n"
-       << "<tr><td></td><td><a href='threadcreate?debug=1'>threadcreate</a></td></tr>\n"
-       << "</table>\n<a href='goroutine?debug=2'>full goroutine stack dump</a><br>\n"
-          "<a href='/metrics'>Prometheus metrics</a>\n<br>\n<p>\nProfile Descriptions:\n<ul>\n"
-          "<li><div class=profile-name>goroutine: </div> Stack traces of all current tasks: "
-          "wait site, captured stack (when enabled) and spawn site</li>\n"
-          "<li><div class=profile-name>block: </div> Stack traces that led to blocking on "
-          "channels, select and sync (goro::diag::set_block_profile_rate)</li>\n"
-          "<li><div class=profile-name>goroutineleak: </div> Tasks that provably can never "
-          "wake up</li>\n"
-          "<li><div class=profile-name>heap: </div> The memory goro holds (task stacks, "
-          "task records, channels) by the line that spawned or created it</li>\n"
-          "<li><div class=profile-name>mutex: </div> Stack traces of holders of contended "
-          "mutexes (goro::diag::set_mutex_profile_fraction)</li>\n"
-          "<li><div class=profile-name>threadcreate: </div> The threads goro started, with "
-          "where they were created</li>\n</ul>\n</p>\n</body>\n</html>\n";
-  return html.str();
-}
-
-Response html(std::string body) {
-  Response r = text(200, std::move(body));
-  r.content_type = "text/html; charset=utf-8";
-  return r;
-}
-
-// The status page never starts the sampler itself (a GET must not change state): when
-// there is no trend to plot, it offers a button that POSTs /debug/goro/trend.
-Response status_page(const std::string& trend_action) {
-  StatusPageOptions page;
-  page.start_sampler = false;
-  std::string body = status_page_html(page);
-  const std::size_t no_trend = body.find("<p id=\"no-trend\">");
-  if (no_trend != std::string::npos) {
-    const std::size_t after = body.find("</p>\n", no_trend);
-    if (after != std::string::npos)
-      body.insert(after + 5, "<form id=\"start-trend\" method=\"post\" action=\"" + trend_action +
-                                 "\"><p>Trend sampling is off; POST to /debug/goro/trend to start it: "
-                                 "<button type=\"submit\">start sampling (1 s)</button></p></form>\n");
-  }
-  return html(std::move(body));
-}
-
-// One route: its method, and the handler for the request.
-Response route(const Request& req, const ServeOptions& opts) {
-  const bool get = req.method == "GET" || req.method == "HEAD", post = req.method == "POST";
-  auto only = [&](const char* allowed) {
-    Response r = text(405, "405 method not allowed: " + req.path + " accepts " + allowed + "\n");
-    r.headers.emplace_back("Allow", allowed);
-    return r;
-  };
-  for (const ServeOptions::Route& user : opts.routes) {
-    if (user.path != req.path) continue;
-    const bool wants_post = user.method == "POST";
-    if (wants_post ? !post : !get) return only(wants_post ? "POST" : "GET, HEAD");
-    Response r = text(200, user.handler());
-    r.content_type = user.content_type;
-    return r;
-  }
-  const std::string& p = req.path;
-  if (p == "/debug/goro/trend") {
-    if (!post) return only("POST");
-    diag::internal::start_trend_sampler(std::chrono::seconds(1));
-    Response r = text(303, "trend sampling started: see /debug/goro/\n");
-    r.headers.emplace_back("Location", "/debug/goro/");
-    return r;
-  }
-  const bool known = p == "/debug/pprof/" || p == "/debug/pprof" || p == "/debug/goro/" || p == "/debug/goro" ||
-                     p == "/debug/goro/site" || p == "/metrics" ||
-                     (p.rfind("/debug/pprof/", 0) == 0 && p.find('/', 13) == std::string::npos);
-  if (!known) return text(404, "404 not found: see /debug/pprof/ for the routes\n");
-  if (!get) return only("GET, HEAD");
-  if (p == "/debug/pprof/" || p == "/debug/pprof") return html(index_html());
-  if (p == "/debug/goro/") return status_page("trend");
-  if (p == "/debug/goro") return status_page("goro/trend");
-  if (p == "/debug/goro/site") {
-    if (!req.has_param("reason") || !req.has_param("at"))
-      return text(400, "400 bad request: /debug/goro/site?reason=<reason>&at=<file:line>\n");
-    std::string dump = site_dump_text(req.param("reason"), req.param("at"));
-    if (dump.empty()) return text(404, "404 no task waits there now\n");
-    return text(200, std::move(dump));
-  }
-  if (p == "/metrics") {
-    std::ostringstream out;
-    write_metrics(out);
-    Response r = text(200, out.str());
-    r.content_type = std::string(kMetricsContentType);
-    return r;
-  }
-  return serve_profile(p.substr(13), req);
 }
 
 // ---- connections -------------------------------------------------------------------

@@ -5,7 +5,9 @@
 // use nothing of diag by name (goro::run and channels only) yet expects diag's reports.
 // So goro_diag's link interface (CMakeLists.txt) passes `--undefined=goro_diag_hooks_anchor`
 // to the linker: that pulls this file, hence its initializer, into every program linking
-// goro_diag (static or shared), with no --whole-archive. tests/hooks_installed_test.cpp
+// goro_diag, with no --whole-archive. A shared goro_diag is loaded (and this initializer
+// run) only if the program records it as needed: the shared build's link interface adds
+// --no-as-needed for that. tests/hooks_installed_test.cpp
 // checks it on a program that names no diag symbol.
 #include "goro/internal/inspect.hpp"
 #include "runtime_hooks.hpp"

@@ -3,7 +3,7 @@
 // activity counters (spawns, context switches).
 //
 // The runtime must not depend on diag, so diag installs a function pointer here
-// (diag/src/profile.cpp, goro::diag::set_block_profile_rate) and the runtime calls it.
+// (diag/src/contention_profiles.cpp, goro::diag::set_block_profile_rate) and the runtime calls it.
 //
 //   // diag:                                          // runtime (park):
 //   g_block_event_sink.store(&record, release);       if (park_hooks() != 0)  (park_hooks.hpp)

@@ -1,4 +1,4 @@
-// runtime/src/signals.cpp — goro::notify_signals / stop_signals (goro/signal.hpp).
+// channel/src/signals.cpp — goro::notify_signals / stop_signals (goro/signal.hpp).
 //
 // Delivery path: a signal reaches goro by one of two fds, both watched by the default
 // runtime's poller (Netpoll::watch), so there is no dispatcher thread:

@@ -192,12 +192,15 @@ test_shared_consumer() {
   pkgconfig_build "$prefix" "$cdir/pkgconfig_consumer" || return 1
   # pkg-config gives no run path: the plain g++ program finds the libraries through
   # LD_LIBRARY_PATH; CMake's programs through the run path CMake gave them.
-  local path
+  local path lib
   for exe in consumer consumer_runtime_only consumer_gtest consumer_debug_server pkgconfig_consumer; do
     path=""
     [[ "$exe" == pkgconfig_consumer ]] && path="$prefix/lib"
-    if ! LD_LIBRARY_PATH="$path" ldd "$cdir/$exe" | grep -q "libgoro_runtime\.so.* => $prefix/lib/"; then
-      echo "shared consumer: $exe does not load $prefix/lib/libgoro_runtime.so:" >&2
+    # goro_diag too, unless the program links goro::runtime alone: its hooks install on loading.
+    lib=libgoro_diag
+    [[ "$exe" == consumer_runtime_only ]] && lib=libgoro_runtime
+    if ! LD_LIBRARY_PATH="$path" ldd "$cdir/$exe" | grep -q "$lib\.so.* => $prefix/lib/"; then
+      echo "shared consumer: $exe does not load $prefix/lib/$lib.so:" >&2
       LD_LIBRARY_PATH="$path" ldd "$cdir/$exe" >&2
       return 1
     fi

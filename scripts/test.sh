@@ -189,6 +189,11 @@ test_shared_consumer() {
       -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF || return 1
   fi
   cmake --build "$cdir" -j "$(goro_jobs)" || return 1
+  if ! grep -qF "goro_DIR:PATH=$prefix/" "$cdir/CMakeCache.txt"; then
+    echo "shared consumer: goro was not found under $prefix:" >&2
+    grep '^goro_DIR' "$cdir/CMakeCache.txt" >&2
+    return 1
+  fi
   pkgconfig_build "$prefix" "$cdir/pkgconfig_consumer" || return 1
   # pkg-config gives no run path: the plain g++ program finds the libraries through
   # LD_LIBRARY_PATH; CMake's programs through the run path CMake gave them.

@@ -5,6 +5,7 @@
 #   build/release  Release, with tests, benchmarks and examples
 #   build/asan     RelWithDebInfo, -DGORO_SANITIZE=address (ASan+UBSan), no benchmarks/examples
 #   build/tsan     RelWithDebInfo, -DGORO_SANITIZE=thread (TSan), no benchmarks/examples
+#   build/shared   Release, -DBUILD_SHARED_LIBS=ON (shared module libraries), no benchmarks
 #
 # Environment knobs:
 #   GORO_JOBS=N   parallel build jobs (default: nproc)
@@ -21,6 +22,7 @@ goro_config_options() {
     release) echo "-DCMAKE_BUILD_TYPE=Release -DGORO_SANITIZE= -DGORO_BUILD_TESTS=ON -DGORO_BUILD_BENCHMARKS=ON -DGORO_BUILD_EXAMPLES=ON" ;;
     asan)    echo "-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGORO_SANITIZE=address -DGORO_BUILD_TESTS=ON -DGORO_BUILD_BENCHMARKS=OFF -DGORO_BUILD_EXAMPLES=OFF" ;;
     tsan)    echo "-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGORO_SANITIZE=thread -DGORO_BUILD_TESTS=ON -DGORO_BUILD_BENCHMARKS=OFF -DGORO_BUILD_EXAMPLES=OFF" ;;
+    shared)  echo "-DCMAKE_BUILD_TYPE=Release -DGORO_SANITIZE= -DBUILD_SHARED_LIBS=ON -DGORO_BUILD_TESTS=ON -DGORO_BUILD_BENCHMARKS=OFF -DGORO_BUILD_EXAMPLES=ON" ;;
     *) echo "unknown configuration '$1'" >&2; return 2 ;;
   esac
 }

@@ -17,7 +17,7 @@ set -euo pipefail
 
 packages=(
   g++                     # the C++20 compiler (g++ 12 on Debian 12)
-  cmake                   # the build system (>= 3.25)
+  cmake                   # the build system (>= 3.20; goro's tests need 3.24)
   make                    # CMake's default generator
   libboost-context-dev    # Boost.Context: the fibers goro's tasks run on
   libconcurrentqueue-dev  # moodycamel::ConcurrentQueue: the scheduler's global run queue

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Builds goro and runs its tests in three configurations.
+# Builds goro and runs its tests in three configurations (four with shared).
 #
 #   scripts/test.sh                  # all: release, asan, tsan
-#   scripts/test.sh release|asan|tsan [...]   # only those
+#   scripts/test.sh release|asan|tsan|shared [...]   # only those
 #
 #   release  build/release  Release; tests, benchmarks (built, not run) and examples;
-#                           then `cmake --install` into build/install and builds and
-#                           runs tests/install_consumer against it (find_package)
+#                           then the ways a user consumes goro, each built and run:
+#                           `cmake --install` into build/install and tests/install_consumer
+#                           against it (find_package); g++ $(pkg-config --cflags --libs goro)
+#                           against it; the shared libraries of build/shared (libraries
+#                           only, unless `shared` built it all) installed into
+#                           build/install-shared, with find_package and pkg-config;
+#                           tests/embed_consumer with FetchContent (goro built inside it),
+#                           and configured with add_subdirectory
 #   asan     build/asan     RelWithDebInfo, ASan + UBSan (-DGORO_SANITIZE=address)
 #   tsan     build/tsan     RelWithDebInfo, TSan (-DGORO_SANITIZE=thread)
+#   shared   build/shared   Release, shared libraries (-DBUILD_SHARED_LIBS=ON); tests, examples
 #
 # Each build directory is configured once and reused. Every configuration runs
 # even when an earlier one failed; the script ends with one summary line per
@@ -32,10 +39,10 @@ all_configs=(release asan tsan)
 configs=()
 for arg in "$@"; do
   case "$arg" in
-    release|asan|tsan) configs+=("$arg") ;;
+    release|asan|tsan|shared) configs+=("$arg") ;;
     all) configs+=("${all_configs[@]}") ;;
     -h|--help) awk 'NR == 1 || /^# shellcheck/ {next} /^#/ {sub(/^# ?/, ""); print; next} {exit}' "$0"; exit 0 ;;
-    *) echo "test.sh: unknown argument '$arg' (expected release, asan, tsan or nothing)" >&2; exit 2 ;;
+    *) echo "test.sh: unknown argument '$arg' (expected release, asan, tsan, shared or nothing)" >&2; exit 2 ;;
   esac
 done
 ((${#configs[@]})) || configs=("${all_configs[@]}")
@@ -112,6 +119,12 @@ run_config() {
   if [[ "$config" == release && -z "${GORO_BUILD_TARGETS:-}" ]]; then
     if ! test_install; then detail[$config]+="; install consumer FAILED"; return 1; fi
     detail[$config]+="; install consumer OK"
+    if ! test_pkgconfig_consumer; then detail[$config]+="; pkg-config consumer FAILED"; return 1; fi
+    detail[$config]+="; pkg-config consumer OK"
+    if ! test_shared_consumer; then detail[$config]+="; shared consumers FAILED"; return 1; fi
+    detail[$config]+="; shared consumers OK"
+    if ! test_embed_consumer; then detail[$config]+="; embed consumers FAILED"; return 1; fi
+    detail[$config]+="; embed consumers OK"
   fi
 }
 
@@ -141,6 +154,96 @@ test_install() {
     echo "== [release] running install_consumer/$exe"
     env "${sanitizer_env[@]}" timeout "$timeout_s" "$cdir/$exe" || { echo "install consumer: $exe failed" >&2; return 1; }
   done
+}
+
+# g++ with nothing but pkg-config's flags, against the goro.pc of <prefix>.
+pkgconfig_build() {
+  local prefix=$1 out=$2 flags
+  echo "== [release] g++ \$(pkg-config --cflags --libs goro) against ${prefix#"$GORO_ROOT"/}"
+  flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs goro) || return 1
+  echo "   pkg-config: $flags"
+  # shellcheck disable=SC2086 # one flag per word
+  c++ -std=c++20 -O1 "$GORO_ROOT/tests/install_consumer/main.cpp" -o "$out" $flags
+}
+
+test_pkgconfig_consumer() {
+  local out="$GORO_ROOT/build/install_consumer/pkgconfig_consumer"
+  pkgconfig_build "$GORO_ROOT/build/install" "$out" || return 1
+  env "${sanitizer_env[@]}" timeout "$timeout_s" "$out"
+}
+
+# The shared libraries: build/shared's libraries (its tests are `scripts/test.sh shared`),
+# installed into build/install-shared; tests/install_consumer (find_package) and pkg-config
+# against them, each program checked to load goro's shared libraries.
+test_shared_consumer() {
+  local prefix="$GORO_ROOT/build/install-shared" cdir="$GORO_ROOT/build/install_consumer_shared" exe
+  goro_configure shared || return 1
+  goro_build shared --target goro_runtime goro_channel goro_diag goro_net goro_gtest goro_gtest_main \
+    goro_debug_server || return 1
+  rm -rf "$prefix"
+  cmake --install "$GORO_ROOT/build/shared" --prefix "$prefix" >"$log_dir/install-shared.log" 2>&1 \
+    || { cat "$log_dir/install-shared.log"; return 1; }
+  if ! [[ -f "$cdir/CMakeCache.txt" && -f "$cdir/Makefile" ]]; then
+    cmake -S "$GORO_ROOT/tests/install_consumer" -B "$cdir" \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF || return 1
+  fi
+  cmake --build "$cdir" -j "$(goro_jobs)" || return 1
+  if ! grep -qF "goro_DIR:PATH=$prefix/" "$cdir/CMakeCache.txt"; then
+    echo "shared consumer: goro was not found under $prefix:" >&2
+    grep '^goro_DIR' "$cdir/CMakeCache.txt" >&2
+    return 1
+  fi
+  pkgconfig_build "$prefix" "$cdir/pkgconfig_consumer" || return 1
+  # pkg-config gives no run path: the plain g++ program finds the libraries through
+  # LD_LIBRARY_PATH; CMake's programs through the run path CMake gave them.
+  local path lib
+  for exe in consumer consumer_runtime_only consumer_gtest consumer_debug_server pkgconfig_consumer; do
+    path=""
+    [[ "$exe" == pkgconfig_consumer ]] && path="$prefix/lib"
+    # goro_diag too, unless the program links goro::runtime alone: its hooks install on loading.
+    lib=libgoro_diag
+    [[ "$exe" == consumer_runtime_only ]] && lib=libgoro_runtime
+    if ! LD_LIBRARY_PATH="$path" ldd "$cdir/$exe" | grep -q "$lib\.so.* => $prefix/lib/"; then
+      echo "shared consumer: $exe does not load $prefix/lib/$lib.so:" >&2
+      LD_LIBRARY_PATH="$path" ldd "$cdir/$exe" >&2
+      return 1
+    fi
+    echo "== [release] running install_consumer_shared/$exe"
+    env "${sanitizer_env[@]}" LD_LIBRARY_PATH="$path" timeout "$timeout_s" "$cdir/$exe" ||
+      { echo "shared consumer: $exe failed" >&2; return 1; }
+  done
+}
+
+# goro built inside a user's project: tests/embed_consumer with FetchContent (built, run,
+# installed: the install must hold the consumer's program and nothing of goro's), and with
+# add_subdirectory (configured: the same targets and defaults, and no install rule of goro's).
+test_embed_consumer() {
+  local fdir="$GORO_ROOT/build/fetch_consumer" sdir="$GORO_ROOT/build/subdir_consumer"
+  echo "== [release] tests/embed_consumer with FetchContent (build/fetch_consumer)"
+  if ! [[ -f "$fdir/CMakeCache.txt" && -f "$fdir/Makefile" ]]; then
+    cmake -S "$GORO_ROOT/tests/embed_consumer" -B "$fdir" -DCMAKE_BUILD_TYPE=Release \
+      -DGORO_EMBED=FetchContent -DGORO_SOURCE_DIR="$GORO_ROOT" || return 1
+  fi
+  cmake --build "$fdir" -j "$(goro_jobs)" || return 1
+  env "${sanitizer_env[@]}" timeout "$timeout_s" "$fdir/embed_consumer" || return 1
+  rm -rf "$fdir/installed"
+  cmake --install "$fdir" --prefix "$fdir/installed" >/dev/null || return 1
+  local installed
+  installed=$(cd "$fdir/installed" && find . -type f | sort)
+  if [[ "$installed" != "./bin/embed_consumer" ]]; then
+    echo "embed consumer: the parent's install holds more than its program:" >&2
+    echo "$installed" >&2
+    return 1
+  fi
+  echo "== [release] tests/embed_consumer with add_subdirectory (build/subdir_consumer, configured)"
+  cmake -S "$GORO_ROOT/tests/embed_consumer" -B "$sdir" -DCMAKE_BUILD_TYPE=Release \
+    -DGORO_EMBED=add_subdirectory -DGORO_SOURCE_DIR="$GORO_ROOT" >"$log_dir/subdir_consumer.log" 2>&1 \
+    || { cat "$log_dir/subdir_consumer.log"; return 1; }
+  if grep -q 'file(INSTALL' "$sdir/goro/cmake_install.cmake"; then
+    echo "embed consumer: add_subdirectory(goro) has install rules (GORO_INSTALL should be OFF)" >&2
+    return 1
+  fi
 }
 
 overall=0

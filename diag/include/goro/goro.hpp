@@ -18,6 +18,7 @@
 #include "goro/errgroup.hpp"
 #include "goro/future.hpp"
 #include "goro/io.hpp"
+#include "goro/log.hpp"
 #include "goro/memory.hpp"
 #include "goro/metrics.hpp"
 #include "goro/mutex.hpp"

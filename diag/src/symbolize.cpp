@@ -6,16 +6,17 @@
 // goro's task entry is still its own frame, with its file and line), and falls back to
 // the ELF symbol table (.symtab: static functions and lambdas are named without
 // -rdynamic). elfutils' libdw (dwfl_*) was measured against it on a 3 MB -O2 -g binary
-// symbolizing 1,000 addresses spread over its text (this machine, medians of 3):
-//                    first call     1,000 more (cold)   again (warm)   RSS     stack
-//   libbacktrace     0.3-0.8 s      110 ms               2 ms           +28 MB  44 KB
-//   libdw            0.2 ms         4.4 s (inlines)      4.4 s          +6 MB   167 KB
-//                                   0.2 s (no inlines)   0.17 s
+// symbolizing 1,000 addresses spread over its text (thread CPU time, medians of 3; the
+// machine was loaded: wall times were several times these):
+//                    first call   1,000 more (cold)   again (warm)   RSS      stack
+//   libbacktrace     88 ms        17 ms                2.1 ms         +28 MB   44 KB
+//   libdw, inlines   0.3 ms       520 ms               520 ms         +6 MB    167 KB
+//   libdw, none      0.3 ms       27 ms                22 ms          +4.5 MB
 // libdw reads modules lazily, but its lookups are slow (dwfl_module_addrname scans the
 // symbol table; inline expansion needs dwarf_getscopes, a walk of the whole unit) and a
 // Dwfl is not thread-safe. libbacktrace pays once — it reads every loaded module's debug
 // info on first use, glibc's too when libc6-dbg is installed, and keeps it for the life
-// of the process (it cannot be freed) — and after that a frame costs about 2 µs from any
+// of the process (it cannot be freed) — and after that a frame costs 2-3 µs from any
 // thread. Dumps are rare and repeat addresses, so the one-time cost is the right trade.
 // Without libbacktrace at build time (another compiler's runtime), frames come from
 // dladdr alone: names from the dynamic symbol table, else module + offset.

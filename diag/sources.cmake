@@ -1,4 +1,23 @@
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/diag.cpp)
+# Captured stacks' names, files and lines: GCC's libbacktrace (src/symbolize.cpp says why).
+# It ships inside GCC's own package (libgcc-12-dev), not as a library package, so the
+# compiler says where it is; linked by absolute path, which a static goro_diag's exported
+# link interface carries as is (no find_dependency needed). Without it: dladdr names only.
+target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/symbolize.cpp)
+execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libbacktrace.a
+                OUTPUT_VARIABLE goro_libbacktrace OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(IS_ABSOLUTE "${goro_libbacktrace}" AND EXISTS "${goro_libbacktrace}")
+  get_filename_component(goro_libbacktrace_dir "${goro_libbacktrace}" DIRECTORY)
+  find_path(GORO_BACKTRACE_INCLUDE_DIR backtrace.h HINTS ${goro_libbacktrace_dir}/include)
+endif()
+if(GORO_BACKTRACE_INCLUDE_DIR)
+  target_include_directories(goro_diag SYSTEM PRIVATE ${GORO_BACKTRACE_INCLUDE_DIR})
+  target_link_libraries(goro_diag PRIVATE "${goro_libbacktrace}")
+  target_compile_definitions(goro_diag PRIVATE GORO_HAVE_LIBBACKTRACE=1)
+else()
+  message(WARNING "goro: GCC's libbacktrace not found (libgcc-12-dev on Debian): captured "
+                  "stacks will name only functions in the dynamic symbol table, without lines")
+endif()
 # Installs the runtime's hooks (always linked: see the top-level CMakeLists.txt).
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/hooks.cpp)
 target_sources(goro_diag PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/counts.cpp)

@@ -23,6 +23,8 @@ packages=(
   libconcurrentqueue-dev  # moodycamel::ConcurrentQueue: the scheduler's global run queue
   libspdlog-dev           # spdlog: the "goro" logger
   zlib1g-dev              # zlib: gzip for pprof profiles (goro/profile.hpp)
+  libgcc-12-dev           # GCC's libbacktrace (libbacktrace.a, backtrace.h; no package of its own):
+                          # function, file and line of captured task stacks (diag/src/symbolize.cpp)
   libcpp-httplib-dev      # cpp-httplib: the HTTP client of the debug endpoint's tests
   libgtest-dev            # GoogleTest: unit tests and goro::gtest
   libbenchmark-dev        # Google Benchmark: benchmarks/

@@ -1,6 +1,7 @@
 // Captured stacks of parked tasks (Config::capture_stacks, GORO_TRACEBACK=1): a task
 // blocked in a named helper shows that helper in diag::TaskInfo::stack and in both dump
-// formats (panicparse still reads the Go format); with capture off the stack is empty.
+// formats (panicparse still reads the Go format); a lambda task body shows its file and
+// line (this binary has debug info and no -rdynamic); with capture off the stack is empty.
 #include <goro/goro.hpp>
 
 #include <gtest/gtest.h>
@@ -13,12 +14,15 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <dlfcn.h>
 #include <unistd.h>
 #include <vector>
 
+#include "go_pprof.hpp"
 #include "goro_test.hpp"
 
-// Not static, not inlined: its name must reach the dynamic symbol table (-rdynamic).
+// Not inlined: a frame of its own, named by the debug info (or the symbol table).
+constexpr int kHelperRecvLine = __LINE__ + 2;
 __attribute__((noinline)) void blocked_in_helper(goro::Channel<int> ch) {
   (void)ch.recv();
   asm volatile("" ::: "memory");  // no tail call: the helper's frame stays on the stack
@@ -52,6 +56,9 @@ void expect_captured() {
   ASSERT_FALSE(info.stack.empty());
   EXPECT_NE(info.stack.front().find("blocked_in_helper"), std::string::npos)
       << "stack:\n" << joined(info.stack);
+  EXPECT_NE(info.stack.front().find("diag_stack_test.cpp:" + std::to_string(kHelperRecvLine) + " ["),
+            std::string::npos)
+      << "stack:\n" << joined(info.stack);
   for (const auto& frame : info.stack)
     EXPECT_EQ(frame.find("goro::detail::park"), std::string::npos) << joined(info.stack);
 
@@ -59,7 +66,7 @@ void expect_captured() {
   EXPECT_EQ(goro::diag::dump_blocked(text), 1u);
   std::string dump = text.str();
   auto at = dump.find("    at ");
-  auto frame = dump.find("\n        blocked_in_helper(");
+  auto frame = dump.find("\n        blocked_in_helper(goro::Channel<int>) at ");
   EXPECT_NE(at, std::string::npos) << dump;
   EXPECT_NE(frame, std::string::npos) << dump;
   EXPECT_LT(at, frame) << "frames go under the wait site:\n" << dump;
@@ -67,6 +74,9 @@ void expect_captured() {
   std::ostringstream go;
   goro::diag::dump_blocked(go, {.format = goro::diag::DumpFormat::go});
   EXPECT_NE(go.str().find("\nmain.blocked_in_helper(...)\n\t"), std::string::npos) << go.str();
+  EXPECT_NE(go.str().find("diag_stack_test.cpp.go:" + std::to_string(kHelperRecvLine) + " +0x"),
+            std::string::npos)
+      << go.str();
 
   ch.close();
   EXPECT_TRUE(gt::eventually([&] { return !gt::task_info(id).has_value(); }));
@@ -110,7 +120,62 @@ TEST(DiagStack, EnvTurnsCaptureOn) {
   EXPECT_NE(output.find("[  PASSED  ] 1 test"), std::string::npos) << output;
 }
 
-// panicparse reads the Go format with captured frames (module paths, line 0), and still
+// A lambda task body, inlined into goro's task entry, is a frame of its own with its file
+// and line, in a binary that does not export its functions (no -rdynamic): the grouped
+// dump, the Go format and the goroutine profile (pprof's file:line) all show it.
+TEST(DiagStack, LambdaTaskShowsItsFileAndLine) {
+  // The test's premise: this executable's own functions are not in its dynamic symbols.
+  EXPECT_EQ(dlsym(RTLD_DEFAULT, "_Z17blocked_in_helperN4goro7ChannelIiEE"), nullptr)
+      << "linked with -rdynamic";
+  goro::run(
+      [] {
+        goro::Channel<int> ch;
+        constexpr int kLambdaRecvLine = __LINE__ + 1;
+        const goro::TaskId id = goro::go_spawn({.name = "lambda"}, [ch]() mutable { (void)ch.recv(); });
+        ASSERT_TRUE(gt::wait_blocked(id, WaitReason::chan_recv));
+        const std::string where = "diag_stack_test.cpp:" + std::to_string(kLambdaRecvLine);
+        auto info = gt::task_info(id);
+        ASSERT_TRUE(info.has_value());
+        ASSERT_FALSE(info->stack.empty());
+        // Inlined, the lambda is "operator()"; out of line, "<enclosing>::{lambda()#1}::operator()".
+        EXPECT_NE(info->stack.front().find("operator() at "), std::string::npos) << joined(info->stack);
+        EXPECT_NE(info->stack.front().find(where + " ["), std::string::npos) << joined(info->stack);
+        for (const auto& frame : info->stack) {
+          EXPECT_EQ(frame.find("goro::"), std::string::npos) << "goro's frames are left out:\n"
+                                                            << joined(info->stack);
+          EXPECT_EQ(frame.find("/goro/"), std::string::npos) << "goro's frames are left out:\n"
+                                                            << joined(info->stack);
+        }
+
+        std::ostringstream text;
+        goro::diag::dump_blocked(text);
+        EXPECT_NE(text.str().find("\n        "), std::string::npos) << text.str();
+        EXPECT_NE(text.str().find(where + " ["), std::string::npos) << text.str();
+
+        std::ostringstream go;
+        goro::diag::dump_blocked(go, {.format = goro::diag::DumpFormat::go});
+        EXPECT_NE(go.str().find("diag_stack_test.cpp.go:" + std::to_string(kLambdaRecvLine) + " +0x"),
+                  std::string::npos)
+            << go.str();
+
+        // The goroutine profile's frame: Function.filename and Line.line, as pprof shows them.
+        std::ostringstream legacy;
+        ASSERT_TRUE(goro::diag::write_profile(legacy, "goroutine", 1));
+        EXPECT_NE(legacy.str().find(where + "\n"), std::string::npos) << legacy.str();
+        if (gt::have_go()) {
+          std::ostringstream proto;
+          ASSERT_TRUE(goro::diag::write_profile(proto, "goroutine", 0));
+          const gt::CommandResult traces = gt::go_pprof("-traces -lines", proto.str());
+          EXPECT_EQ(traces.exit_code, 0) << traces.output;
+          EXPECT_NE(traces.output.find(where), std::string::npos) << traces.output;
+        }
+        ch.close();
+        EXPECT_TRUE(gt::eventually([&] { return !gt::task_info(id).has_value(); }));
+      },
+      goro::Config{.capture_stacks = true});
+}
+
+// panicparse reads the Go format with captured frames (files and lines), and still
 // buckets the goroutines by stack.
 TEST(DiagStack, PanicparseReadsCapturedFrames) {
   const char* pp = "/usr/bin/panicparse";

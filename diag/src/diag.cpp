@@ -8,14 +8,10 @@
 #include "goro/diag.hpp"
 #include "goro/detail/timer.hpp"
 
-#include <cxxabi.h>
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <errno.h>  // program_invocation_name
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -32,6 +28,7 @@
 #include "text.hpp"
 #include "goro/detail/channel_state.hpp"
 #include "snapshot.hpp"
+#include "symbolize.hpp"
 
 namespace goro::diag {
 
@@ -45,16 +42,6 @@ struct RetainedChannel {
   std::size_t task_index;
   detail::ChanBase* chan;
   bool sending;
-};
-
-// Captured return addresses of the snapshot's tasks: task index + a range of `pcs`.
-struct RawStacks {
-  struct Range {
-    std::size_t task_index, begin;
-    std::uint32_t depth;
-  };
-  std::vector<Range> ranges;
-  std::vector<void*> pcs;
 };
 
 // A socket address as Go prints it: "127.0.0.1:8080", "[::1]:80", "unix:/path"; empty
@@ -101,7 +88,7 @@ std::string describe_io_wait(const detail::IoWaitObject& io, const std::string& 
 }
 
 TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t index,
-                     std::vector<RetainedChannel>& channels, RawStacks& stacks) {
+                     std::vector<RetainedChannel>& channels, internal::RawStacks& stacks) {
   TaskInfo info;
   info.id = t.id;
   info.name = detail::task_name(t);
@@ -140,105 +127,6 @@ TaskInfo snapshot_of(const detail::TaskRecord& t, std::int64_t now, std::size_t 
   info.blocked_for = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - record.since_ns));
   if (io) info.wait_detail = describe_io_wait(*io, io_operation, io_peer);  // syscalls: after unpinning the task
   return info;
-}
-
-// One symbolized return address.
-struct Frame {
-  std::string text;     // as in TaskInfo::stack
-  bool named = false;   // the dynamic symbol table names its function
-  bool goro = false;    // goro's functions (park, channel, select, sync, ...), backtrace()
-  bool entry = false;   // goro::detail:: (the task-entry machinery below user code)
-  bool bottom = false;  // Boost.Context's fiber entry (make_fcontext): the stack's end
-};
-
-// "goro::..." at the start, or after a template function's return type.
-bool in_namespace(std::string_view name, std::string_view ns) {
-  std::string_view head = name.substr(0, name.find('('));
-  if (head.substr(0, ns.size()) == ns) return true;
-  std::string spaced = " " + std::string(ns);
-  return head.find(spaced) != std::string_view::npos;
-}
-
-std::string hex(std::uintptr_t v) {
-  char buf[2 + 2 * sizeof v + 1];
-  std::snprintf(buf, sizeof buf, "0x%zx", static_cast<std::size_t>(v));
-  return buf;
-}
-
-// The path of a loaded module; dladdr names the executable as it was invoked (argv[0]).
-std::string module_path(const char* dli_fname) {
-  static const std::string self = [] {
-    char buf[4096];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-  }();
-  if (!self.empty() && (dli_fname[0] == '\0' || std::strcmp(dli_fname, program_invocation_name) == 0))
-    return self;
-  return dli_fname;
-}
-
-// dladdr + __cxa_demangle: what backtrace_symbols() prints, parsed and demangled. Names
-// come from the dynamic symbol table: executables need -rdynamic (goro's CMake target
-// adds it) and static functions stay "??".
-Frame symbolize(void* pc) {
-  Frame f;
-  const auto addr = reinterpret_cast<std::uintptr_t>(pc);
-  Dl_info info{};
-  if (dladdr(pc, &info) == 0 || info.dli_fname == nullptr) {
-    f.text = "?? [" + hex(addr) + "]";
-    return f;
-  }
-  if (info.dli_sname != nullptr && info.dli_saddr != nullptr) {
-    int status = -1;
-    char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-    std::string name = status == 0 && demangled != nullptr ? demangled : info.dli_sname;
-    std::free(demangled);
-    f.named = true;
-    // backtrace() itself shows up when a sanitizer intercepts it.
-    f.goro = in_namespace(name, "goro::") || name == "backtrace" ||
-             name.ends_with("interceptor_backtrace");
-    f.entry = in_namespace(name, "goro::detail::");
-    f.bottom = name == "make_fcontext" || in_namespace(name, "boost::context::");
-    f.text = name + "+" + hex(addr - reinterpret_cast<std::uintptr_t>(info.dli_saddr));
-  } else {
-    f.text = "??";
-  }
-  f.text += " [" + module_path(info.dli_fname) + "+" +
-            hex(addr - reinterpret_cast<std::uintptr_t>(info.dli_fbase)) + "]";
-  return f;
-}
-
-// Turns each task's raw stack into TaskInfo::stack: goro's frames above the user's
-// (capture, park, channel internals: named goro:: functions, and unnamed ones among
-// them) and below (the task entry: from the first goro::detail:: frame, or the fiber's
-// make_fcontext, on) are dropped. goro's unnamed task-entry functions just above
-// make_fcontext stay (as "??"): they cannot be told from unnamed user functions.
-// Frames repeat across tasks, so each address is symbolized once.
-void symbolize_stacks(std::vector<TaskInfo>& out, const RawStacks& stacks) {
-  std::unordered_map<void*, Frame> cache;
-  std::vector<const Frame*> frames;
-  for (const auto& r : stacks.ranges) {
-    frames.clear();
-    for (std::uint32_t i = 0; i < r.depth; ++i) {
-      void* pc = stacks.pcs[r.begin + i];
-      auto it = cache.find(pc);
-      if (it == cache.end()) it = cache.emplace(pc, symbolize(pc)).first;
-      frames.push_back(&it->second);
-    }
-    // The leading run of goro or unnamed frames, up to its last goro frame.
-    std::size_t first = 0;
-    for (std::size_t i = 0; i < frames.size() && (frames[i]->goro || !frames[i]->named); ++i)
-      if (frames[i]->goro) first = i + 1;
-    if (first == frames.size()) first = 0;  // no user frame found: keep everything
-    std::size_t last = frames.size();
-    for (std::size_t i = first + 1; i < frames.size(); ++i)
-      if (frames[i]->bottom || (first > 0 && frames[i]->entry)) {
-        last = i;
-        break;
-      }
-    auto& stack = out[r.task_index].stack;
-    for (std::size_t i = first; i < last; ++i) stack.push_back(frames[i]->text);
-  }
 }
 
 void describe_channels(std::vector<TaskInfo>& out, std::vector<RetainedChannel>& channels) {
@@ -417,29 +305,18 @@ const std::string& cached_go_name(GoNameCache& cache, const char* fn) {
   return it->second;
 }
 
-// A captured frame in the Go format. Without line numbers: the module, line 0, the
-// offset in the function ("name+0x2d [/bin/app+0x5a21]" -> "name(...)\n\t/bin/app.go:0
-// +0x2d"), or in the module for an unnamed one.
-std::string go_frame(std::string_view frame, const DumpOptions& opts) {
-  std::size_t bracket = frame.rfind(" [");
-  std::string_view fn = frame.substr(0, bracket), module;
-  if (bracket != std::string_view::npos) {
-    module = frame.substr(bracket + 2);
-    module = module.substr(0, std::min(module.rfind("+0x"), module.rfind(']')));
-  }
-  std::string_view offset = "0x0";
-  if (std::size_t plus = fn.rfind("+0x"); plus != std::string_view::npos) {
-    offset = fn.substr(plus + 1);  // in the function
-    fn = fn.substr(0, plus);
-  } else if (bracket != std::string_view::npos) {
-    std::string_view m = frame.substr(bracket + 2);
-    if (std::size_t plus = m.rfind("+0x"); plus != std::string_view::npos)
-      offset = m.substr(plus + 1, m.size() - plus - 2);  // in the module ("??")
-  }
-  std::string file(module.empty() ? std::string_view("unknown") : module);
+// A captured frame in the Go format: "name(...)\n\t/src/app.cpp.go:42 +0x0" with line
+// information; without, the module as the file, line 0 and the offset in the function
+// (or in the module for an unnamed one): "name(...)\n\t/bin/app.go:0 +0x2d".
+std::string go_frame(std::string_view text, const DumpOptions& opts) {
+  const internal::SourceFrame f = internal::parse_frame_text(text);
+  std::string file = !f.file.empty() ? f.file : !f.module.empty() ? f.module : std::string("unknown");
+  std::uintptr_t offset = f.file.empty() ? (f.has_function_offset ? f.function_offset : f.module_offset) : 0;
   if (!opts.go_file_suffix.empty()) file += opts.go_file_suffix;
-  return (fn == "??" ? std::string("main.unknown") : go_function_name(fn)) + "(...)\n\t" +
-         file + ":0 +" + std::string(offset) + "\n";
+  char hex_offset[2 + 2 * sizeof offset + 1];
+  std::snprintf(hex_offset, sizeof hex_offset, "0x%zx", static_cast<std::size_t>(offset));
+  return (f.function.empty() ? std::string("main.unknown") : go_function_name(f.function)) + "(...)\n\t" +
+         file + ":" + std::to_string(f.line) + " +" + hex_offset + "\n";
 }
 
 void print_go_task(std::ostream& text, const TaskInfo& t, const DumpOptions& opts,
@@ -478,7 +355,7 @@ std::vector<TaskInfo> internal::snapshot_tasks(
   std::vector<TaskInfo> out;
   std::vector<RetainedChannel> channels;
   std::vector<detail::ChanBase*> waits;
-  RawStacks stacks;
+  internal::RawStacks stacks;
   const detail::WaitRecordReaders reading;
   const std::int64_t now = detail::coarse_now_ns();
   detail::registry_for_each([&](const detail::TaskRecord& t) {
@@ -491,7 +368,7 @@ std::vector<TaskInfo> internal::snapshot_tasks(
     visit({t, epoch, out.size() - 1, out.back(), waits});
   });
   describe_channels(out, channels);
-  symbolize_stacks(out, stacks);
+  internal::symbolize_stacks(out, stacks);
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "goro/diag.hpp"
 #include "goro/memory.hpp"
 #include "pprof.hpp"
+#include "symbolize.hpp"
 
 namespace goro::diag {
 
@@ -83,20 +84,15 @@ Frame created_by_frame(const std::source_location& s) {
 
 namespace {
 
-// A captured frame ("name+0x2d [/path/app+0x5a21]", TaskInfo::stack) as a pprof frame:
-// the function, its module as the file, no line.
+// A captured frame (TaskInfo::stack) as a pprof frame: its function, file and line
+// (Function.name/filename, Line.line); without line information the module is the file
+// and the line 0; unnamed, the text itself (it keeps the module offset, for addr2line).
 Frame captured_frame(std::string_view text) {
+  const internal::SourceFrame source = internal::parse_frame_text(text);
   Frame f;
-  const std::size_t bracket = text.rfind(" [");
-  std::string_view fn = text.substr(0, bracket);
-  if (bracket != std::string_view::npos) {
-    std::string_view module = text.substr(bracket + 2);
-    module = module.substr(0, module.rfind("+0x"));
-    f.file = std::string(module);
-  }
-  if (fn == "??") fn = text;  // unnamed: keep the module offset, for addr2line
-  else if (auto plus = fn.rfind("+0x"); plus != std::string_view::npos) fn = fn.substr(0, plus);
-  f.function = std::string(fn);
+  f.function = source.function.empty() ? std::string(text) : source.function;
+  f.file = source.file.empty() ? source.module : source.file;
+  f.line = source.line;
   return f;
 }
 

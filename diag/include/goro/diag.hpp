@@ -59,9 +59,10 @@ struct TaskInfo {
   // Extension: the blocked task's call stack, innermost first, from the user's frame
   // (goro's park and channel frames are left out) down to the fiber's entry; only with
   // Config::capture_stacks or GORO_TRACEBACK=1, else empty. One frame per string:
-  //   "blocked_in_helper(goro::Channel<int>)+0x2d [/path/to/binary+0x5a21]"
-  // (function + offset in it; "??" for functions missing from the dynamic symbol table —
-  // static ones, lambdas, goro's task entry; the module + offset for addr2line -e).
+  //   "blocked_in_helper(goro::Channel<int>) at /src/app.cpp:42 [/path/to/binary+0x5a21]"
+  // with debug info (-g or -g1; calls inlined at one address are frames of their own);
+  // "name+0x2d [/path/to/binary+0x5a21]" (function + offset in it) with a symbol table
+  // only; "?? [module+offset]" when nothing names it (for addr2line -f -C -e module).
   std::vector<std::string> stack;
 };
 

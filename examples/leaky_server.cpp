@@ -33,6 +33,7 @@
 #include <goro/goro.hpp>
 
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
@@ -223,6 +224,24 @@ Response route(const Request& req, const ServiceOptions& opts) {
   return {404, "not found\n"};
 }
 
+// Sends a final (error) response and closes the way Go's net/http does: shut down the
+// sending side, then read and drop what the client still sends for a moment. Closing
+// with unread bytes would make the kernel send a reset, which can destroy the response
+// before the client has read it.
+void answer_and_close(goro::net::Conn& conn, std::string& out, int status) {
+  out.clear();
+  append_response(out, {status, std::string(reason_phrase(status)) + "\n"}, false);
+  conn.write(out);
+  conn.close_write();
+  conn.set_read_deadline(std::chrono::steady_clock::now() + 500ms);
+  std::array<std::byte, 4096> drop;
+  try {
+    while (conn.read(drop) != 0) {
+    }
+  } catch (const goro::net::Timeout&) {
+  }
+}
+
 // Reads and answers requests on one connection until the client closes it, asks to,
 // stays silent for kIdleTimeout, or sends something this server cannot answer.
 void serve_http(goro::net::Conn& conn, const ServiceOptions& opts) {
@@ -240,25 +259,18 @@ void serve_http(goro::net::Conn& conn, const ServiceOptions& opts) {
     for (;;) {
       std::size_t head_end;
       while ((head_end = in.find("\r\n\r\n", parsed)) == std::string::npos) {
-        if (in.size() - parsed > kMaxHeaderBytes) {
-          out.clear();
-          append_response(out, {431, "request head too large\n"}, false);
-          conn.write(out);
-          return;
-        }
+        if (in.size() - parsed > kMaxHeaderBytes) return answer_and_close(conn, out, 431);
         if (parsed > 0) {  // keep only the unanswered bytes
           in.erase(0, parsed);
           parsed = 0;
         }
         if (!read_more()) return;  // the client closed (between requests, or mid-head)
       }
+      if (head_end - parsed > kMaxHeaderBytes) return answer_and_close(conn, out, 431);
       Request req;
       out.clear();
-      if (const std::optional<int> bad = parse_head(std::string_view(in).substr(parsed, head_end - parsed), req)) {
-        append_response(out, {*bad, std::string(reason_phrase(*bad)) + "\n"}, false);
-        conn.write(out);
-        return;
-      }
+      if (const std::optional<int> bad = parse_head(std::string_view(in).substr(parsed, head_end - parsed), req))
+        return answer_and_close(conn, out, *bad);
       const std::size_t body_start = head_end + 4;
       while (in.size() - body_start < req.body_bytes)
         if (!read_more()) return;
@@ -282,8 +294,8 @@ void serve_http(goro::net::Conn& conn, const ServiceOptions& opts) {
     // idle too long: drop it
   } catch (const goro::net::Closed&) {
     // shutting down: close_all() closed it
-  } catch (const std::system_error& e) {
-    if (e.code() != std::errc::connection_reset && e.code() != std::errc::broken_pipe) throw;
+  } catch (const std::system_error&) {
+    // the client went away (ECONNRESET, EPIPE, ENOTCONN): nothing to answer
   }
 }
 

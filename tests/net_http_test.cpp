@@ -109,7 +109,7 @@ int LeakyServer::quit() {
 }
 
 std::string get(const std::string& path, const std::string& extra = "") {
-  return "GET " + path + " HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n";
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
 }
 
 TEST(ExampleLeakyServer, ServesHttp11WithKeepAliveAndPipelining) {

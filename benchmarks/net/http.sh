@@ -34,19 +34,24 @@ stop_server() {
 }
 trap stop_server EXIT
 
-port=$(( 20000 + RANDOM % 20000 ))
 start_server() {
-  port=$((port + 1))
-  case $1 in
-    goro) "$build/examples/leaky_server" --bench --workers 2 --port 0 --http-port "$port" >/dev/null 2>&1 & ;;
-    go)   GOMAXPROCS=2 "$go_bin" "127.0.0.1:$port" >/dev/null 2>&1 & ;;
+  local log
+  log=$(mktemp)
+  case $1 in   # port 0 (any free port); the address is read from what each prints
+    goro) "$build/examples/leaky_server" --bench --workers 2 --port 0 --http-port 0 >"$log" 2>&1 & ;;
+    go)   GOMAXPROCS=2 "$go_bin" 127.0.0.1:0 >"$log" 2>&1 & ;;
   esac
   server_pid=$!
-  for _ in $(seq 200); do
-    if curl -sf "http://127.0.0.1:$port/hello" >/dev/null 2>&1; then return 0; fi
-    sleep 0.05
+  for _ in $(seq 300); do   # up to a minute: the machine may be loaded
+    address=$(sed -nE 's/^listening on (127\.0\.0\.1:[0-9]+).*/\1/p; s/.*service .* at http:\/\/(127\.0\.0\.1:[0-9]+).*/\1/p' "$log")
+    if [[ -n "$address" ]] && curl -sf --max-time 5 "http://$address/hello" >/dev/null 2>&1; then
+      rm -f "$log"
+      return 0
+    fi
+    sleep 0.2
   done
-  echo "server $1 did not start" >&2
+  echo "server $1 did not start:" >&2
+  cat "$log" >&2
   return 1
 }
 
@@ -62,7 +67,7 @@ for rep in $(seq "$reps"); do
   for server in goro go; do
     start_server "$server"
     for c in $connections; do
-      out=$(wrk -t 2 -c "$c" -d "${seconds}s" --latency "http://127.0.0.1:$port/hello")
+      out=$(wrk -t 2 -c "$c" -d "${seconds}s" --latency "http://$address/hello")
       if grep -q "Non-2xx\|Socket errors" <<<"$out"; then echo "$out" >&2; fi
       r=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
       l50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")

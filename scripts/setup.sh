@@ -8,7 +8,8 @@
 #                               # Go (go tool pprof), promtool (package prometheus) and
 #                               # Chromium (renders the status page headless);
 #                               # scripts/test.sh passes this, scripts/demo.sh does not
-#   scripts/setup.sh --for-benchmarks  # ... Go and Boost.Fiber, the peers compare.sh runs
+#   scripts/setup.sh --for-benchmarks  # ... Go and Boost.Fiber, the peers compare.sh runs,
+#                                   # and wrk, the HTTP load generator of benchmarks/net/http.sh
 #
 # Idempotent: when everything is installed already it only asks dpkg and exits
 # (well under a second). Runs apt-get update only when something is missing.
@@ -37,7 +38,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-go) packages+=(golang-go) ;;
     --for-tests) packages+=(golang-go prometheus chromium) ;;
-    --for-benchmarks) packages+=(golang-go libboost-fiber-dev) ;;
+    --for-benchmarks) packages+=(golang-go libboost-fiber-dev wrk) ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg'" >&2; usage >&2; exit 2 ;;
   esac

@@ -46,13 +46,22 @@ struct Pipe {
 
 void write_byte(int fd, char c = 'x') { ASSERT_EQ(::write(fd, &c, 1), 1); }
 
+// read(2), or -errno. errno is read in a function that never waits: after a wait the
+// task may run on another thread, and the caller's loop may have kept the address of the
+// first thread's errno (__errno_location() is declared const). docs/api.md: "errno and
+// waiting".
+[[gnu::noinline]] ssize_t read_or_errno(int fd, char* buf, std::size_t n) {
+  const ssize_t r = ::read(fd, buf, n);
+  return r >= 0 ? r : -errno;
+}
+
 // Reads one byte, waiting through the poller while the fd is empty.
 char read_byte(int fd) {
   char c = 0;
   for (;;) {
-    const ssize_t n = ::read(fd, &c, 1);
+    const ssize_t n = read_or_errno(fd, &c, 1);
     if (n == 1) return c;
-    if (n < 0 && errno != EAGAIN) throw std::system_error(errno, std::generic_category(), "read");
+    if (n < 0 && n != -EAGAIN) throw std::system_error(static_cast<int>(-n), std::generic_category(), "read");
     if (!goro::io::wait_readable(fd, Clock::now() + gt::kWatchdog)) throw std::runtime_error("read_byte: watchdog");
   }
 }

@@ -573,6 +573,46 @@ TEST(Net, HostNamesResolveThroughTheBlockingPool) {
   });
 }
 
+// As Go's listen: a host name binds its first IPv4 address, and dial tries the IPv4
+// addresses first, so a dial of what listen("localhost:0") reports connects directly,
+// and the peer the server sees is 127.0.0.1.
+TEST(Net, LocalhostListensAndDialsIpv4First) {
+  goro::run([&] {
+    net::Listener ln = net::listen("localhost:0");
+    ASSERT_EQ(ln.address().rfind("127.0.0.1:", 0), 0u) << ln.address();
+    const std::string port = ln.address().substr(ln.address().rfind(':') + 1);
+    goro::Channel<std::string> peer(1);
+    goro::go_spawn([&, peer]() mutable {
+      net::Conn c = ln.accept();
+      peer.send(c.remote_address());
+      c.write("v4");
+    });
+    net::Conn c = net::dial("localhost:" + port, gt::kWatchdog);
+    EXPECT_EQ(c.remote_address(), ln.address());
+    EXPECT_EQ(read_text(c, 2), "v4");
+    EXPECT_EQ(peer.recv().value_or("").rfind("127.0.0.1:", 0), 0u);
+    // The same for a datagram socket.
+    net::PacketConn udp = net::listen_packet("localhost:0");
+    EXPECT_EQ(udp.local_address().rfind("127.0.0.1:", 0), 0u) << udp.local_address();
+  });
+}
+
+// Service names are not looked up: the error says so and what to write instead.
+TEST(Net, ServiceNamesAsPortsAreInvalidArgumentsNamingTheFix) {
+  for (const char* address : {"localhost:http", "127.0.0.1:https", ":ssh"}) {
+    try {
+      (void)net::dial(address);
+      ADD_FAILURE() << address << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(std::string("\"") + address + "\""), std::string::npos) << what;
+      EXPECT_NE(what.find("service name"), std::string::npos) << what;
+      EXPECT_NE(what.find("give its number"), std::string::npos) << what;
+    }
+    EXPECT_THROW((void)net::listen(address), std::invalid_argument) << address;
+  }
+}
+
 TEST(Net, Ipv6Loopback) {
   goro::run([&] {
     net::Listener ln;

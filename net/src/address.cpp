@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstring>
@@ -124,6 +126,10 @@ ParsedAddress parse_address(std::string_view address, const char* call, const st
   if (port.empty()) malformed(call, address, where, "empty port");
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec == std::errc::invalid_argument && std::isalpha(static_cast<unsigned char>(port.front())))
+    malformed(call, address, where,
+              "the port \"" + std::string(port) +
+                  "\" is a service name; goro::net does not look those up: give its number (\"http\" is 80)");
   if (ec != std::errc() || end != port.data() + port.size() || value > 65535)
     malformed(call, address, where, "the port \"" + std::string(port) + "\" is not a number from 0 to 65535");
   out.host = std::string(host);
@@ -186,6 +192,10 @@ std::vector<Endpoint> resolve(const ParsedAddress& a, Purpose purpose, int sockt
     out.push_back(ep);
   }
   ::freeaddrinfo(list);
+  // IPv4 first, as Go's listen picks a name's first IPv4 address: listen("localhost:0")
+  // binds 127.0.0.1 even where getaddrinfo lists ::1 first, and dial tries the same
+  // address first, so dialing what such a listener reports connects at once.
+  std::stable_partition(out.begin(), out.end(), [](const Endpoint& ep) { return ep.family() == AF_INET; });
   if (out.empty())
     throw std::system_error(EAI_NONAME, resolver_category(),
                             call_text(call, address, where) + ": \"" + a.host + "\" has no IP address");

@@ -23,7 +23,7 @@ using goro::detail::now_ns;
 int open_socket(int family, int type, const std::string& call_text) {
   const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    const int error = errno;
+    const int error = last_errno();
     std::string what = call_text + ": socket";
     if (error == EMFILE || error == ENFILE) what += " (out of file descriptors: raise RLIMIT_NOFILE, ulimit -n)";
     throw std::system_error(error, std::generic_category(), what);

@@ -6,7 +6,7 @@
 //   for (;;) {
 //     sock.check_deadline(PollDir::read, op);       // net::Timeout once it passed
 //     ssize_t n = ::recv(sock.fd, ...);
-//     if (n >= 0 || errno != EAGAIN) ...;
+//     if (n >= 0 || last_errno() != EAGAIN) ...;      // never errno: see last_errno
 //     sock.wait(PollDir::read, op);                 // parks (task) or polls (plain thread)
 //   }
 //

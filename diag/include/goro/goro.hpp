@@ -22,6 +22,7 @@
 #include "goro/memory.hpp"
 #include "goro/metrics.hpp"
 #include "goro/mutex.hpp"
+#include "goro/net.hpp"
 #include "goro/once.hpp"
 #include "goro/profile.hpp"
 #include "goro/runtime.hpp"

@@ -18,7 +18,10 @@
 // on the blocking pool), ":8080" (listen: every interface, IPv6 and IPv4 on one socket
 // when the host has IPv6; dial: the local host), port 0 (listen: any free port; read it
 // back with address()), "unix:/path/to/socket" and "unix:@name" (Linux's abstract
-// namespace). Ports are numbers. Addresses come back in the same forms.
+// namespace). A host name's IPv4 addresses come first, as in Go: listen("localhost:0")
+// binds 127.0.0.1, and dial tries 127.0.0.1 before ::1. Ports are numbers: a service
+// name ("localhost:http") throws std::invalid_argument. Addresses come back in the same
+// forms.
 //
 // Semantics are Go's:
 // - A blocking call (accept, read, write, dial, recv_from, send_to) parks the calling task

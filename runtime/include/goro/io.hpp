@@ -4,11 +4,17 @@
 // libpq, c-ares, libcurl multi): a task waiting here parks and its worker runs other
 // tasks; the runtime's poller (epoll) readies it when the fd is ready.
 //
+//   // read(2), or -errno. errno is read here, in a function that never waits (see below).
+//   [[gnu::noinline]] ssize_t read_some(int fd, char* buf, size_t n) {
+//     const ssize_t r = ::read(fd, buf, n);
+//     return r >= 0 ? r : -errno;
+//   }
+//
 //   goro::io::Registration reg(fd);               // optional: registers fd once
 //   for (;;) {
-//     ssize_t n = ::read(fd, buf, sizeof buf);
+//     const ssize_t n = read_some(fd, buf, sizeof buf);
 //     if (n >= 0) break;
-//     if (errno != EAGAIN) throw std::system_error(errno, std::generic_category(), "read");
+//     if (n != -EAGAIN) throw std::system_error(int(-n), std::generic_category(), "read");
 //     if (!goro::io::wait_readable(fd, deadline)) throw MyTimeout{};   // false: deadline passed
 //   }
 //   reg.close();                                  // wakes other waiters with io::Closed, closes fd
@@ -31,6 +37,11 @@
 // - A regular file cannot be polled (epoll refuses it): use goro::blocking for files.
 // - On a plain thread (not a task) these block the thread in poll(2). Closing the fd
 //   from elsewhere does not wake a plain thread's wait; its deadline does.
+// - errno: a task may resume on another worker thread after any wait. glibc declares
+//   __errno_location() (what `errno` expands to) const, so the compiler may reuse the
+//   address it computed before the wait and read the first thread's errno. Read errno
+//   right after the call that set it, into a local, in a function that has not waited
+//   and is not inlined into one that has (read_some above).
 // - A task waiting here shows in diagnostics as "IO wait" with the fd, the direction
 //   and, for a socket, both addresses.
 #pragma once

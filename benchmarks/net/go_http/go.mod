@@ -1,0 +1,3 @@
+module goro/benchmarks/net/go_http
+
+go 1.19

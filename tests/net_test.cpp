@@ -693,10 +693,13 @@ TEST(Net, UdpRoundTrip) {
   goro::run([&] {
     net::PacketConn server = net::listen_packet("127.0.0.1:0");
     net::PacketConn client = net::listen_packet("127.0.0.1:0");
+    goro::WaitGroup echoed;  // the echo task is done with `server` before it is destroyed
+    echoed.add(1);
     goro::go_spawn([&] {
       std::array<std::byte, 1500> buf;
       net::Datagram d = server.recv_from(buf);
       server.send_to(std::span(buf).first(d.size), d.address);
+      echoed.done();
     });
     client.send_to(bytes("datagram"), server.local_address());
     std::array<std::byte, 1500> buf;
@@ -707,6 +710,7 @@ TEST(Net, UdpRoundTrip) {
     EXPECT_EQ(d.address, server.local_address());
     client.set_read_deadline(Clock::now() - 1ms);
     EXPECT_THROW((void)client.recv_from(buf), net::Timeout);
+    echoed.wait();
   });
 }
 

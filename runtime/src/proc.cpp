@@ -334,8 +334,8 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       for (int round = 0; round < 64 && found == nullptr; ++round) {
         if (stopping_.load(std::memory_order_acquire)) break;
         run_due_timers(w);
-        // No polling while spinning: no task waits on an fd (may_spin), and a watched fd's
-        // edge waits for the worker that blocks in epoll_wait.
+        // No polling while spinning: no task waited on an fd when the spin began
+        // (may_spin), and a watched fd's edge waits for the worker that blocks in epoll_wait.
         found = try_get_work(w);
         if (found == nullptr) found = steal(w);
         if (found == nullptr)

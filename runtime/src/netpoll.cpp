@@ -270,6 +270,7 @@ void Netpoll::watch(int fd, void (*on_ready)(void*), void* arg) {
     throw std::system_error(errno, std::generic_category(), "goro: epoll_ctl(watch fd " + std::to_string(fd) + ")");
   }
   pd.in_epoll = true;
+  watched_.fetch_add(1, std::memory_order_relaxed);
   waiters_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -281,6 +282,7 @@ void Netpoll::unwatch(int fd) noexcept {
   pd.in_epoll = false;
   pd.on_ready.store(nullptr, std::memory_order_relaxed);
   waiters_.fetch_sub(1, std::memory_order_relaxed);
+  watched_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void Netpoll::unblock_all(PollDesc& pd) noexcept {

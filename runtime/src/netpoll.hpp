@@ -42,8 +42,9 @@
 // program without IO pays), poll_if_due() from busy workers, poll_now() from a worker
 // out of work, block() for the one idle worker that sleeps in epoll_wait until the next
 // timer, interrupt() after a worker's wake word is set. A worker runs the first task its
-// own poll readied without waking anyone (Runtime::take_polled); spinning workers do not
-// poll (the worker that stops spinning polls in block()).
+// own poll readied without waking anyone (Runtime::take_polled). While tasks wait on fds
+// no worker spins (IdleWorkers::may_spin): a worker out of work polls once and goes idle,
+// and one idle worker sleeps in epoll_wait.
 #pragma once
 
 #include <atomic>
@@ -118,6 +119,11 @@ class Netpoll {
 
   // --- the scheduler's seam
   bool has_waiters() const noexcept { return waiters_.load(std::memory_order_relaxed) != 0; }
+  // Whether a task (not just a watched fd) waits on an fd: the process then waits on
+  // other processes and the kernel (IdleWorkers::may_spin). Relaxed: a heuristic.
+  bool has_task_waiters() const noexcept {
+    return waiters_.load(std::memory_order_relaxed) > watched_.load(std::memory_order_relaxed);
+  }
   // Busy worker: a non-blocking poll when nobody blocks in epoll_wait and the last poll
   // is over kPollIntervalNs old; `tick` is the worker's schedule counter.
   void poll_if_due(std::uint32_t tick, PollBatch& out) noexcept;
@@ -179,7 +185,8 @@ class Netpoll {
   int epfd_ = -1;
   int eventfd_ = -1;
   std::atomic<PollDesc*> chunks_[kChunks]{};
-  std::atomic<std::int64_t> waiters_{0};       // tasks parked (or parking) on an fd
+  std::atomic<std::int64_t> waiters_{0};       // tasks parked (or parking) on an fd, and watched fds
+  std::atomic<std::int64_t> watched_{0};       // watched fds (counted in waiters_ too)
   std::atomic<Worker*> blocker_{nullptr};      // the worker inside epoll_wait, if any
   std::atomic<std::int64_t> last_poll_ns_{0};
   std::shared_ptr<PollerLife> life_{std::make_shared<PollerLife>(this)};

@@ -325,7 +325,8 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     }
 
     // Spin: new work usually arrives within microseconds, and sleeping then waking a
-    // thread costs ~20 us on this kind of machine. At most half the busy workers spin.
+    // thread costs ~20 us on this kind of machine. At most half the busy workers spin,
+    // and none while tasks wait on fds (IdleWorkers::may_spin says why).
     if (idle_.may_spin(workers_.size())) {
       w->spinning = true;
       idle_.start_spinning();
@@ -333,7 +334,8 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
       for (int round = 0; round < 64 && found == nullptr; ++round) {
         if (stopping_.load(std::memory_order_acquire)) break;
         run_due_timers(w);
-        // No polling while spinning: an epoll_wait per round cost more than the wait.
+        // No polling while spinning: no task waited on an fd when the spin began
+        // (may_spin), and a watched fd's edge waits for the worker that blocks in epoll_wait.
         found = try_get_work(w);
         if (found == nullptr) found = steal(w);
         if (found == nullptr)

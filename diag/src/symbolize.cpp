@@ -211,7 +211,7 @@ Frame classify(const SourceFrame& source) {
   const bool qualified = name.find("::") != std::string::npos;
   // backtrace() itself shows up when a sanitizer intercepts it.
   f.goro = in_namespace(name, "goro::") || goro_file || name == "backtrace" ||
-           name.ends_with("interceptor_backtrace");
+           name.find("interceptor_backtrace") != std::string::npos;  // also ".part.0" clones
   // Below the user's frames, goro's unqualified inlined frames are the task entry's.
   f.entry = in_namespace(name, "goro::detail::") || (goro_file && !qualified);
   f.bottom = name == "make_fcontext" || in_namespace(name, "boost::context::");

@@ -4,7 +4,7 @@
 //
 // What it touches: the Runtime's fields and its workers' (scheduler.hpp); the idle and
 // wake-up protocol only through IdleWorkers (idle.hpp), the poller only through it too;
-// stealing through Runtime::steal (steal.cpp); task switching through jump_fcontext and
+// stealing through Runtime::steal (steal.cpp); task switching through switch_context and
 // task_entry (switch.hpp).
 //
 // Invariants (scheduler.hpp has the whole protocol):
@@ -29,8 +29,6 @@
 // find_runnable and execute inline into each other.
 #include "scheduler.hpp"
 
-#include <boost/context/detail/fcontext.hpp>
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -50,8 +48,6 @@
 #include "thread_registry.hpp"
 #include "wait_clock.hpp"
 #include "wait_record.hpp"
-
-namespace ctx = boost::context::detail;
 
 namespace goro::detail {
 
@@ -124,7 +120,7 @@ void Runtime::bind_stack(TaskRecord* t) {
   const StackPool::Slot slot = stacks.acquire();  // reserved at spawn: no mmap, no failure
   t->stack = slot.base;
   t->stack_guarded = slot.guarded;
-  t->ctx = ctx::make_fcontext(stacks.stack_top(slot.base), stacks.usable_size(), &task_entry);
+  t->ctx = make_context(stacks.stack_top(slot.base), stacks.usable_size());
 #if defined(GORO_TSAN)
   t->tsan_fiber = sanitizers::tsan_create_fiber();
 #endif
@@ -393,14 +389,13 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
 #if defined(GORO_TSAN)
   sanitizers::tsan_switch_to(t->tsan_fiber);
 #endif
-  ctx::transfer_t back = ctx::jump_fcontext(t->ctx, w);
+  switch_context(&w->sched_ctx, t->ctx, w);  // the task saves its own ctx
   sanitizers::finish_switch(w->asan_fake_stack, nullptr, nullptr);
   w->current = nullptr;
   const AfterSwitch after = w->after;
   w->after = AfterSwitch::none;
   switch (after) {
     case AfterSwitch::park: {
-      t->ctx = back.fctx;
       t->state.store(TaskState::parked, std::memory_order_relaxed);
       // Publishes ctx and the frozen stack to diag's readers (odd: parked).
       t->park_epoch.store(t->park_epoch.load(std::memory_order_relaxed) + 1,
@@ -413,7 +408,6 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
       break;
     }
     case AfterSwitch::yield:
-      t->ctx = back.fctx;
       t->state.store(TaskState::runnable, std::memory_order_relaxed);
       if (unwinding_.load(std::memory_order_acquire)) break;
       if (bubble != nullptr) [[unlikely]] {

@@ -127,16 +127,20 @@ RAW=$OUT/raw.txt
 : > "$RAW"
 : > "$OUT/stderr.log"
 FAILS=0
-# CPU seconds (user + sys) used by this shell's finished children so far.
+# Sets CHILD_CPU: CPU seconds (user + sys) used by this shell's finished children so far.
+# (`times` runs in this shell, not in a $(...) subshell, whose children would be its own.)
 children_cpu() {
-  times | awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+  times > "$OUT/.times"
+  CHILD_CPU=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$OUT/.times")
 }
 run1() {  # impl binary rep config...
   local impl=$1 bin=$2 rep=$3 rc=0 out cpu0 cpu_ms
   shift 3
-  cpu0=$(children_cpu)
+  children_cpu
+  cpu0=$CHILD_CPU
   out=$(timeout -k 5 "$TMO" "$bin" "$@" 2>>"$OUT/stderr.log") || rc=$?
-  cpu_ms=$(awk -v a="$cpu0" -v b="$(children_cpu)" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+  children_cpu
+  cpu_ms=$(awk -v a="$cpu0" -v b="$CHILD_CPU" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
   if [ "$rc" = 0 ] && [ -n "$out" ]; then
     echo "$out" | sed "s/\$/ cpu_ms=$cpu_ms rep=$rep/" >> "$RAW"
   else

@@ -21,8 +21,10 @@
 # Each config runs REPS times; within a rep the goro and Go runs of the same config are
 # adjacent (their order alternates between reps), so slow phases of a shared machine hit
 # both alike.
-# Output: the table on stdout; in $OUT (default $BUILD_DIR/compare): raw.txt (every result
-# line, with rep=N; failed runs as status=FAILED lines), table.md, env.txt, stderr.log.
+# Output: the tables on stdout (compare.py: all runs, then split by the VM's fast and slow
+# modes, with ratios within a mode; MODE_GAP sets the split); in $OUT (default
+# $BUILD_DIR/compare): raw.txt (every result line, with rep=N and cpu_ms=, the process's
+# user+sys CPU time; failed runs as status=FAILED lines), table.md, env.txt, stderr.log.
 # Exits 1 when any run failed (wrong result, crash, or timeout after $TMO seconds).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -125,12 +127,22 @@ RAW=$OUT/raw.txt
 : > "$RAW"
 : > "$OUT/stderr.log"
 FAILS=0
+# Sets CHILD_CPU: CPU seconds (user + sys) used by this shell's finished children so far.
+# (`times` runs in this shell, not in a $(...) subshell, whose children would be its own.)
+children_cpu() {
+  times > "$OUT/.times"
+  CHILD_CPU=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$OUT/.times")
+}
 run1() {  # impl binary rep config...
-  local impl=$1 bin=$2 rep=$3 rc=0 out
+  local impl=$1 bin=$2 rep=$3 rc=0 out cpu0 cpu_ms
   shift 3
+  children_cpu
+  cpu0=$CHILD_CPU
   out=$(timeout -k 5 "$TMO" "$bin" "$@" 2>>"$OUT/stderr.log") || rc=$?
+  children_cpu
+  cpu_ms=$(awk -v a="$cpu0" -v b="$CHILD_CPU" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
   if [ "$rc" = 0 ] && [ -n "$out" ]; then
-    echo "$out" | sed "s/\$/ rep=$rep/" >> "$RAW"
+    echo "$out" | sed "s/\$/ cpu_ms=$cpu_ms rep=$rep/" >> "$RAW"
   else
     echo "!! $impl FAILED (rc=$rc): $*" | tee -a "$OUT/stderr.log" >&2
     echo "impl=$impl workload=$* status=FAILED rc=$rc rep=$rep" >> "$RAW"

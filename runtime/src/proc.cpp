@@ -4,7 +4,7 @@
 //
 // What it touches: the Runtime's fields and its workers' (scheduler.hpp); the idle and
 // wake-up protocol only through IdleWorkers (idle.hpp), the poller only through it too;
-// stealing through Runtime::steal (steal.cpp); task switching through jump_fcontext and
+// stealing through Runtime::steal (steal.cpp); task switching through switch_context and
 // task_entry (switch.hpp).
 //
 // Invariants (scheduler.hpp has the whole protocol):
@@ -25,11 +25,9 @@
 // Locks: none of its own. IdleWorkers::lock_ (idle.hpp) and the timer heap's lock are
 // taken inside their classes; g_runtimes_mutex (runtime_list.hpp) by the constructor,
 // destructor and start(). No lock is held while a task or timer callback runs.
-// This file is one translation unit on purpose: ready, push_local, try_get_work,
-// find_runnable and execute inline into each other.
+// This file is one translation unit on purpose: the worker loop's common case
+// (find_runnable, try_get_work, run_task) inlines into it.
 #include "scheduler.hpp"
-
-#include <boost/context/detail/fcontext.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -50,8 +48,6 @@
 #include "thread_registry.hpp"
 #include "wait_clock.hpp"
 #include "wait_record.hpp"
-
-namespace ctx = boost::context::detail;
 
 namespace goro::detail {
 
@@ -108,6 +104,7 @@ void Runtime::start() {
       w->rt = this;
       w->index = i;
       w->registry_shards = RegistryShardCycle(i, cfg_.workers);
+      w->alone = cfg_.workers == 1;
       workers_.push_back(std::move(w));
     }
   }
@@ -124,7 +121,7 @@ void Runtime::bind_stack(TaskRecord* t) {
   const StackPool::Slot slot = stacks.acquire();  // reserved at spawn: no mmap, no failure
   t->stack = slot.base;
   t->stack_guarded = slot.guarded;
-  t->ctx = ctx::make_fcontext(stacks.stack_top(slot.base), stacks.usable_size(), &task_entry);
+  t->ctx = make_context(stacks.stack_top(slot.base), stacks.usable_size());
 #if defined(GORO_TSAN)
   t->tsan_fiber = sanitizers::tsan_create_fiber();
 #endif
@@ -191,22 +188,34 @@ GORO_HOT_PATH void Runtime::ready(TaskRecord* t) noexcept {
 #endif
   if (unwinding_.load(std::memory_order_acquire)) return;  // the unwinder resumes it
   Worker* w = this_worker();
-  if (w != nullptr && w->rt == this) {
-    if (w->current != nullptr) {
-      // Readied by the running task: run it next, as Go's runnext. The seq_cst exchange
-      // doubles as the producer's fence of the idle protocol (idle.hpp).
-      TaskRecord* old = w->runnext.exchange(t, std::memory_order_seq_cst);
-      if (old == nullptr) {
-        idle_.wake_if_needed_after_fence();
-        return;
-      }
-      push_local(w, old);
-    } else {
-      push_local(w, t);
+  if (w != nullptr && w->rt == this && w->current != nullptr) {
+    // Readied by the running task: run it next, as Go's runnext.
+    if (w->alone) {
+      // No thief, and no idle worker to wake (the only one is running this).
+      TaskRecord* old = w->runnext.load(std::memory_order_relaxed);
+      w->runnext.store(t, std::memory_order_relaxed);
+      if (old != nullptr) [[unlikely]] push_local(w, old);
+      return;
     }
-  } else {
-    global_.enqueue(t);
+    // The seq_cst exchange doubles as the producer's fence of the idle protocol
+    // (idle.hpp).
+    TaskRecord* old = w->runnext.exchange(t, std::memory_order_seq_cst);
+    if (old == nullptr) {
+      idle_.wake_if_needed_after_fence();
+      return;
+    }
+    t = old;
   }
+  ready_queued(w, t);
+}
+
+// ready()'s other cases: into the worker's queue (on a worker of this runtime), else
+// into the global queue; then the producer's half of the idle protocol.
+__attribute__((noinline)) void Runtime::ready_queued(Worker* w, TaskRecord* t) noexcept {
+  if (w != nullptr && w->rt == this)
+    push_local(w, t);
+  else
+    global_.enqueue(t);
   idle_.wake_if_needed();
 }
 
@@ -274,24 +283,47 @@ TaskRecord* Runtime::take_polled(PollBatch& batch) noexcept {
   return t;
 }
 
-GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
-  // Fairness: now and then the global queue goes first, so local work cannot starve it.
-  if (++w->tick % 61 == 0) {
-    TaskRecord* t = nullptr;
-    if (global_.try_dequeue(t)) return t;
+// Takes the worker's runnext (owner only).
+[[gnu::always_inline]] inline TaskRecord* Runtime::take_runnext(Worker* w) noexcept {
+  if (w->alone) {
+    TaskRecord* t = w->runnext.load(std::memory_order_relaxed);
+    if (t != nullptr) w->runnext.store(nullptr, std::memory_order_relaxed);
+    return t;
   }
-  // runnext first, so a hand-off pair stays hot, but not forever: two tasks that keep
-  // readying each other would otherwise starve the local queue (and the timers' wake-ups
-  // that land there). Go bounds this with its time slice; we bound the streak.
-  if (w->runnext_streak < kMaxRunnextStreak) {
-    if (TaskRecord* t = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) {
+  return w->runnext.exchange(nullptr, std::memory_order_acq_rel);
+}
+
+[[gnu::always_inline]] inline TaskRecord* Runtime::try_get_work(Worker* w) {
+  // Fairness: now and then the global queue goes first, so local work cannot starve it.
+  // runnext first otherwise, so a hand-off pair stays hot, but not forever: two tasks
+  // that keep readying each other would otherwise starve the local queue (and the
+  // timers' wake-ups that land there). Go bounds this with its time slice; we bound the
+  // streak.
+  if (++w->tick % 61 != 0 && w->runnext_streak < kMaxRunnextStreak) [[likely]] {
+    if (TaskRecord* t = take_runnext(w)) {
       ++w->runnext_streak;
       return t;
     }
   }
+  return try_get_queued_work(w);
+}
+
+// try_get_work's other sources, in order: the global queue (every 61st tick), the local
+// queue, runnext (when the streak is used up), the global queue.
+__attribute__((noinline)) TaskRecord* Runtime::try_get_queued_work(Worker* w) {
+  if (w->tick % 61 == 0) {
+    TaskRecord* t = nullptr;
+    if (global_.try_dequeue(t)) return t;
+    if (w->runnext_streak < kMaxRunnextStreak) {
+      if (TaskRecord* next = take_runnext(w)) {
+        ++w->runnext_streak;
+        return next;
+      }
+    }
+  }
   w->runnext_streak = 0;
-  if (TaskRecord* t = w->runq.pop()) return t;
-  if (TaskRecord* t = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) return t;
+  if (TaskRecord* t = w->alone ? w->runq.pop_unshared() : w->runq.pop()) return t;
+  if (TaskRecord* t = take_runnext(w)) return t;
   TaskRecord* batch[32];
   std::size_t n = global_.try_dequeue_bulk(batch, 32);
   if (n > 0) {
@@ -301,7 +333,17 @@ GORO_HOT_PATH TaskRecord* Runtime::try_get_work(Worker* w) {
   return nullptr;
 }
 
-GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
+// The common case inline (no stop, no timer, no IO wait, work at hand); the rest in
+// find_runnable_slow.
+[[gnu::always_inline]] inline TaskRecord* Runtime::find_runnable(Worker* w) {
+  if (!stopping_.load(std::memory_order_acquire) && next_timer_ns() == INT64_MAX &&
+      !idle_.polling()) [[likely]] {
+    if (TaskRecord* t = try_get_work(w)) return t;
+  }
+  return find_runnable_slow(w);
+}
+
+__attribute__((noinline)) TaskRecord* Runtime::find_runnable_slow(Worker* w) {
   for (;;) {
     if (stopping_.load(std::memory_order_acquire)) return nullptr;
     // Checked here so the common no-timer case costs a load, not a call.
@@ -376,7 +418,9 @@ GORO_HOT_PATH TaskRecord* Runtime::find_runnable(Worker* w) {
     wait_clock_worker_busy();
   }
 }
-GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
+// execute()'s body, inline in the worker loop: the switch there clobbers every register,
+// so the loop's own frame saves the callee-saved ones once, not once per task resumed.
+[[gnu::always_inline]] inline void Runtime::run_task(Worker* w, TaskRecord* t) {
   if (t->stack == nullptr) bind_stack(t);
   owner_add(w->executed, std::uint64_t{1});
   w->current = t;
@@ -395,14 +439,13 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
 #if defined(GORO_TSAN)
   sanitizers::tsan_switch_to(t->tsan_fiber);
 #endif
-  ctx::transfer_t back = ctx::jump_fcontext(t->ctx, w);
+  switch_context(&w->sched_ctx, t->ctx, w);  // the task saves its own ctx
   sanitizers::finish_switch(w->asan_fake_stack, nullptr, nullptr);
   w->current = nullptr;
   const AfterSwitch after = w->after;
   w->after = AfterSwitch::none;
   switch (after) {
     case AfterSwitch::park: {
-      t->ctx = back.fctx;
       t->state.store(TaskState::parked, std::memory_order_relaxed);
       // Publishes ctx and the frozen stack to diag's readers (odd: parked).
       t->park_epoch.store(t->park_epoch.load(std::memory_order_relaxed) + 1,
@@ -415,7 +458,6 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
       break;
     }
     case AfterSwitch::yield:
-      t->ctx = back.fctx;
       t->state.store(TaskState::runnable, std::memory_order_relaxed);
       if (unwinding_.load(std::memory_order_acquire)) break;
       if (bubble != nullptr) [[unlikely]] {
@@ -433,13 +475,15 @@ GORO_HOT_PATH void Runtime::execute(Worker* w, TaskRecord* t) {
   }
 }
 
+void Runtime::execute(Worker* w, TaskRecord* t) { run_task(w, t); }
+
 void Runtime::worker_main(Worker* w) {
   const NeverWakesTasks only_tasks_wake_tasks;  // what a worker runs is counted as tasks
   set_this_worker(w);
   install_overflow_handler_for_this_thread();
   w->tsan_fiber = sanitizers::tsan_current_fiber();
   wait_clock_worker_busy();
-  while (TaskRecord* t = find_runnable(w)) execute(w, t);
+  while (TaskRecord* t = find_runnable(w)) run_task(w, t);
   wait_clock_worker_idle();
   set_this_worker(nullptr);
   exited_workers_.fetch_add(1, std::memory_order_release);

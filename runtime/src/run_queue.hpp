@@ -31,6 +31,7 @@ class RunQueue {
   static constexpr std::uint32_t kSize = 256;
   bool push(TaskRecord* t) noexcept;  // owner only; false when full
   TaskRecord* pop() noexcept;         // owner only
+  TaskRecord* pop_unshared() noexcept;  // owner only, and no thief exists (Worker::alone)
   // Moves about half of this queue into `into` (which must be empty and owned by the
   // caller); returns one of the stolen tasks to run now, or nullptr.
   TaskRecord* steal_into(RunQueue& into) noexcept;
@@ -74,6 +75,14 @@ inline TaskRecord* RunQueue::pop() noexcept {
 }
 
 // Not inlined: a thief's loop (Runtime::steal) stays small.
+inline TaskRecord* RunQueue::pop_unshared() noexcept {
+  const std::uint32_t h = head_.load(std::memory_order_relaxed);
+  if (h == tail_.load(std::memory_order_relaxed)) return nullptr;
+  TaskRecord* t = slots_[h % kSize].load(std::memory_order_relaxed);
+  head_.store(h + 1, std::memory_order_release);
+  return t;
+}
+
 [[gnu::noinline]] inline TaskRecord* RunQueue::steal_into(RunQueue& into) noexcept {
   const std::uint32_t into_tail = into.tail_.load(std::memory_order_relaxed);
   std::uint32_t n;

@@ -92,6 +92,10 @@ struct Worker {
 
   std::atomic<TaskRecord*> runnext{nullptr};
   RunQueue runq;
+  // The runtime's only worker (Config::workers == 1), set before it starts: no thief
+  // takes from its runnext or runq and no other worker waits to be woken, so its own
+  // thread moves tasks in and out of them with plain loads and stores.
+  bool alone = false;
 
   void* sched_ctx = nullptr;       // the worker loop's suspended context while a task runs
   TaskRecord* current = nullptr;   // the running task, or nullptr in the scheduler
@@ -185,7 +189,11 @@ class Runtime {
   friend class Bubble;
   void worker_main(Worker* w);
   TaskRecord* find_runnable(Worker* w);
+  TaskRecord* find_runnable_slow(Worker* w);
   TaskRecord* try_get_work(Worker* w);
+  TaskRecord* take_runnext(Worker* w) noexcept;
+  TaskRecord* try_get_queued_work(Worker* w);
+  void ready_queued(Worker* w, TaskRecord* t) noexcept;
   TaskRecord* steal(Worker* w);
   TaskRecord* steal_runnext(Worker* victim) noexcept;
   bool worth_stealing(const Worker* victim) noexcept;
@@ -196,6 +204,7 @@ class Runtime {
   // for it, as Go's findRunnable) and readies the rest; nullptr when none.
   TaskRecord* take_polled(PollBatch& batch) noexcept;
   void execute(Worker* w, TaskRecord* t);
+  void run_task(Worker* w, TaskRecord* t);
   void bind_stack(TaskRecord* t);
   void free_task(Worker* w, TaskRecord* t) noexcept;
   StackPool& stack_pool_for_spawn(std::size_t stack_size, const std::source_location& where);

@@ -20,8 +20,6 @@
 #include "bubble.hpp"
 #include "log.hpp"
 
-namespace ctx = boost::context::detail;
-
 namespace goro::detail {
 
 std::string demangled(const char* mangled) {
@@ -76,15 +74,22 @@ void run_task_body(TaskRecord* t) {
 
 }  // namespace
 
-void task_entry(ctx::transfer_t from) {
-  auto* w = static_cast<Worker*>(from.data);
-  w->sched_ctx = from.fctx;
+void task_entry(void* data) {
+  auto* w = static_cast<Worker*>(data);
   sanitizers::finish_switch(nullptr, &w->stack_bottom, &w->stack_size);
   TaskRecord* t = w->current;
   run_task_body(t);
   switch_out(this_worker(), AfterSwitch::finish);
   __builtin_unreachable();
 }
+
+#if defined(GORO_BOOST_CONTEXT_SWITCH)
+void boost_task_entry(boost::context::detail::transfer_t from) {
+  auto* in = static_cast<SwitchMessage*>(from.data);
+  *in->save = from.fctx;
+  task_entry(in->data);
+}
+#endif
 
 namespace {
 

@@ -65,7 +65,7 @@ struct TaskRecord {
 
   // --- scheduling (owned by the worker holding the task) ---
   std::byte* stack = nullptr;  // low address of the stack slot; null until first run
-  void* ctx = nullptr;         // boost::context fcontext_t of the suspended fiber
+  void* ctx = nullptr;         // the suspended task's context (switch.hpp: its stack pointer)
 #if defined(GORO_TSAN)
   void* tsan_fiber = nullptr;
 #endif

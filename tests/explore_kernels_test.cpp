@@ -138,8 +138,11 @@ void waitgroup_add_race(bool fixed) {
     });
   }
   wg.wait();
-  check(done == 2, "wait returned before the tasks ran");
-  goro::sleep_for(1s);  // let stragglers finish
+  const bool all_ran = done == 2;
+  // Let stragglers finish before check() may throw: the exception ends this frame
+  // (wg, done) before the bubble unwinds the tasks still using them.
+  goro::sleep_for(1s);
+  check(all_ran, "wait returned before the tasks ran");
 }
 
 // 6. A select loop that counts a closed channel's nullopt as a message: it stops early and

@@ -128,6 +128,24 @@ run_config() {
   fi
 }
 
+# build_find_package_consumer <prefix> <build dir> <label>: configures (once) and builds
+# tests/install_consumer against the package installed under <prefix>, and checks that
+# find_package found that package, not the source tree.
+build_find_package_consumer() {
+  local prefix=$1 cdir=$2 label=$3
+  if ! [[ -f "$cdir/CMakeCache.txt" && -f "$cdir/Makefile" ]]; then
+    cmake -S "$GORO_ROOT/tests/install_consumer" -B "$cdir" \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
+      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF || return 1
+  fi
+  cmake --build "$cdir" -j "$(goro_jobs)" || return 1
+  if ! grep -qF "goro_DIR:PATH=$prefix/" "$cdir/CMakeCache.txt"; then
+    echo "$label: goro was not found under $prefix:" >&2
+    grep '^goro_DIR' "$cdir/CMakeCache.txt" >&2
+    return 1
+  fi
+}
+
 # Installs build/release into build/install and builds + runs
 # tests/install_consumer against it, through find_package(goro CONFIG).
 test_install() {
@@ -137,18 +155,7 @@ test_install() {
   cmake --install "$GORO_ROOT/build/release" --prefix "$prefix" >"$log_dir/install.log" 2>&1 \
     || { cat "$log_dir/install.log"; return 1; }
   echo "== [release] building tests/install_consumer against build/install"
-  if ! [[ -f "$cdir/CMakeCache.txt" && -f "$cdir/Makefile" ]]; then
-    cmake -S "$GORO_ROOT/tests/install_consumer" -B "$cdir" \
-      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF || return 1
-  fi
-  cmake --build "$cdir" -j "$(goro_jobs)" || return 1
-  # The consumer must have found the installed package, not the source tree.
-  if ! grep -qF "goro_DIR:PATH=$prefix/" "$cdir/CMakeCache.txt"; then
-    echo "install consumer: goro was not found under $prefix:" >&2
-    grep '^goro_DIR' "$cdir/CMakeCache.txt" >&2
-    return 1
-  fi
+  build_find_package_consumer "$prefix" "$cdir" "install consumer" || return 1
   local exe
   for exe in consumer consumer_runtime_only consumer_gtest consumer_debug_server; do
     echo "== [release] running install_consumer/$exe"
@@ -183,17 +190,7 @@ test_shared_consumer() {
   rm -rf "$prefix"
   cmake --install "$GORO_ROOT/build/shared" --prefix "$prefix" >"$log_dir/install-shared.log" 2>&1 \
     || { cat "$log_dir/install-shared.log"; return 1; }
-  if ! [[ -f "$cdir/CMakeCache.txt" && -f "$cdir/Makefile" ]]; then
-    cmake -S "$GORO_ROOT/tests/install_consumer" -B "$cdir" \
-      -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF || return 1
-  fi
-  cmake --build "$cdir" -j "$(goro_jobs)" || return 1
-  if ! grep -qF "goro_DIR:PATH=$prefix/" "$cdir/CMakeCache.txt"; then
-    echo "shared consumer: goro was not found under $prefix:" >&2
-    grep '^goro_DIR' "$cdir/CMakeCache.txt" >&2
-    return 1
-  fi
+  build_find_package_consumer "$prefix" "$cdir" "shared consumer" || return 1
   pkgconfig_build "$prefix" "$cdir/pkgconfig_consumer" || return 1
   # pkg-config gives no run path: the plain g++ program finds the libraries through
   # LD_LIBRARY_PATH; CMake's programs through the run path CMake gave them.

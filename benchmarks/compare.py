@@ -97,6 +97,12 @@ def modes(vals):
     return vals[: cut + 1], vals[cut + 1 :]
 
 
+def print_head(head):
+    """A table's header row and its alignment row: three text columns, numbers, notes."""
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(["---", "---", "---"] + ["---:"] * (len(head) - 4) + ["---"]) + "|")
+
+
 def mode_cell(cluster):
     return "-" if not cluster else f"{fmt(statistics.median(cluster))} ×{len(cluster)}"
 
@@ -109,8 +115,7 @@ def mode_table(groups, order, peers):
     head.append("notes")
     print(f"By mode (runs cut at their widest gap when it is >= {MODE_GAP:g}x; median ×runs):")
     print()
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join(["---", "---", "---"] + ["---:"] * (len(head) - 4) + ["---"]) + "|")
+    print_head(head)
     for key in order:
         workload, cfg = key
         metric, unit = PRIMARY.get(workload, ("ns_per_op", "ns/op"))
@@ -191,8 +196,7 @@ def main():
     for impl in peers:
         head += [f"{NAMES[impl]} median (min–max)", f"goro/{NAMES[impl].split('.')[0]}"]
     head.append("notes")
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join(["---", "---", "---"] + ["---:"] * (len(head) - 4) + ["---"]) + "|")
+    print_head(head)
     for key in order:
         workload, cfg = key
         metric, unit = PRIMARY.get(workload, ("ns_per_op", "ns/op"))

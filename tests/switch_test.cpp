@@ -16,12 +16,14 @@ namespace {
 using goro::Channel;
 
 // Many values live across every switch: whatever the compiler keeps in callee-saved or
-// vector registers, or spills, must come back intact.
-std::uint64_t mix_across_switches(Channel<int>& in, Channel<int>& out, int rounds) {
+// vector registers, or spills, must come back intact. next(i) gives round i's input and
+// after(v) ends the round; inlined into each caller, so the values stay live across them.
+template <class Next, class After>
+[[gnu::always_inline]] inline std::uint64_t mix(int rounds, Next next, After after) {
   std::uint64_t a = 1, b = 2, c = 3, d = 4, e = 5, f = 6, g = 7;
   double x = 0.5, y = 1.25, z = -3.0;
   for (int i = 0; i < rounds; ++i) {
-    const int v = in.recv().value();
+    const int v = next(i);
     a = a * 6364136223846793005ULL + static_cast<std::uint64_t>(v);
     b ^= a >> 7;
     c += b * 3;
@@ -32,29 +34,20 @@ std::uint64_t mix_across_switches(Channel<int>& in, Channel<int>& out, int round
     x = x * 0.5 + static_cast<double>(v);
     y += x * 0.25;
     z -= y * 0.125;
-    out.send(v + 1);
+    after(v);
   }
   return a ^ b ^ c ^ d ^ e ^ f ^ g ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(x + y + z));
 }
 
+std::uint64_t mix_across_switches(Channel<int>& in, Channel<int>& out, int rounds) {
+  return mix(
+      rounds, [&](int) { return in.recv().value(); }, [&](int v) { out.send(v + 1); });
+}
+
 std::uint64_t mix_serially(int first, int rounds) {
   // The same computation without switches: what the task must get.
-  std::uint64_t a = 1, b = 2, c = 3, d = 4, e = 5, f = 6, g = 7;
-  double x = 0.5, y = 1.25, z = -3.0;
-  for (int i = 0; i < rounds; ++i) {
-    const int v = first + 2 * i;
-    a = a * 6364136223846793005ULL + static_cast<std::uint64_t>(v);
-    b ^= a >> 7;
-    c += b * 3;
-    d = (d << 1) ^ c;
-    e += d ^ (e >> 3);
-    f = f * 31 + e;
-    g ^= f + a;
-    x = x * 0.5 + static_cast<double>(v);
-    y += x * 0.25;
-    z -= y * 0.125;
-  }
-  return a ^ b ^ c ^ d ^ e ^ f ^ g ^ static_cast<std::uint64_t>(static_cast<std::int64_t>(x + y + z));
+  return mix(
+      rounds, [first](int i) { return first + 2 * i; }, [](int) {});
 }
 
 void expect_values_survive(unsigned workers) {

@@ -25,9 +25,11 @@ TEST(RuntimeOnly, TasksRunAndSynchronise) {
       wg.add(1);
       goro::go_spawn([&, i] {
         goro::yield();
-        std::lock_guard guard(mu);
-        total += i;
-        wg.done();
+        {
+          std::lock_guard guard(mu);
+          total += i;
+        }
+        wg.done();  // after the unlock: mu dies with main's frame once wait() returns
       });
     }
     wg.wait();

@@ -23,7 +23,7 @@ struct BlockCache {
   }
 };
 
-thread_local BlockCache t_blocks[3];  // one per size class
+thread_local BlockCache t_blocks[4];  // one per size class
 
 // A free block on the shared list: a batch is a chain through `next`; the batch's first
 // block also links the next batch.
@@ -35,9 +35,11 @@ struct FreeBlock {
 
 RecordPool* RecordPool::for_bytes(std::size_t bytes) {
   // Never destroyed: tasks may outlive statics.
+  static RecordPool* tiny = new RecordPool(kTiny, 3);
   static RecordPool* compact = new RecordPool(kCompact, 0);
   static RecordPool* small = new RecordPool(kSmall, 1);
   static RecordPool* large = new RecordPool(kLarge, 2);
+  if (bytes <= kTiny) return tiny;
   if (bytes <= kCompact) return compact;
   if (bytes <= kSmall) return small;
   if (bytes <= kLarge) return large;

@@ -6,13 +6,16 @@
 // a million stacks.
 //
 //   RecordPool& pool = RecordPool::for_bytes(sizeof(TaskRecord) + closure_size);
-//   void* block = pool.allocate();    // pool.block_size() bytes, 64-aligned
-//   pool.deallocate(block);
+//   void* block = pool.allocate();    // pool.block_size() bytes, 32-aligned (the
+//   pool.deallocate(block);           // 160-byte class) or 64-aligned (the others)
 //
-// Three size classes: 192 bytes (a record and a closure of up to 48 bytes: a handle or
-// two and a reference, the common case), 256 (closures up to 112 bytes) and 512; bigger
-// closures go to the heap. Every spawned task holds one block until it ends, so the
-// smallest class sets the memory cost of a million tasks.
+// Four size classes: 160 bytes (a record and a closure of up to 16 bytes: one handle,
+// such as a server's net::Conn, or two pointers), 192 (closures up to 48 bytes: a handle
+// or two and a reference), 256 (up to 112 bytes) and 512; bigger closures go to the heap.
+// Every spawned task holds one block until it ends, so the smallest classes set the
+// memory cost of a million tasks, or of a server's idle connections. The 160-byte class
+// is not a multiple of a cache line: its blocks share lines with their neighbours, which
+// are mostly records the same worker spawned.
 //
 // Invariants: a block is owned by exactly one of: a thread cache, the shared free list,
 // a live task. Blocks move between a thread cache and the shared list in batches of up
@@ -30,6 +33,7 @@ namespace goro::detail {
 
 class RecordPool {
  public:
+  static constexpr std::size_t kTiny = 160;
   static constexpr std::size_t kCompact = 192;
   static constexpr std::size_t kSmall = 256;
   static constexpr std::size_t kLarge = 512;

@@ -53,7 +53,14 @@ static_assert(sizeof(TaskRecord) + 64 <= RecordPool::kSmall,
 static_assert(sizeof(TaskRecord) + 48 <= RecordPool::kCompact,
               "a compact block must hold a record and a 48-byte closure (a handle or two "
               "and a reference: the common task)");
+static_assert(sizeof(TaskRecord) + 16 <= RecordPool::kTiny,
+              "a tiny block must hold a record and a 16-byte closure (one handle: a "
+              "server's task per connection)");
 #endif
+// The tiny class's blocks are only 32-aligned (160-byte steps in a 64-aligned chunk). A
+// closure placed in one needs no more: one aligned to 32 or more starts at offset 160 at
+// the earliest and so goes to a bigger class.
+static_assert(RecordPool::kTiny % 32 == 0 && (sizeof(TaskRecord) + 31) / 32 * 32 >= RecordPool::kTiny);
 
 }  // namespace
 

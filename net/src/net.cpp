@@ -39,14 +39,14 @@ void set_no_delay(int fd) {
 bool is_inet(int family) { return family == AF_INET || family == AF_INET6; }
 
 std::shared_ptr<Socket> adopt_connected(int fd, int family) {
-  auto s = std::make_shared<Socket>(fd, "Conn");
+  auto s = std::make_shared<Socket>(fd, detail::SocketKind::conn);
   if (is_inet(family)) set_no_delay(fd);
   s->cache_addresses();
   return s;
 }
 
 // A socket bound to `address` (listen and listen_packet share it).
-std::shared_ptr<Socket> bind_socket(std::string_view address, int type, const char* kind, const char* call,
+std::shared_ptr<Socket> bind_socket(std::string_view address, int type, detail::SocketKind kind, const char* call,
                                     const std::source_location& where) {
   const detail::ParsedAddress parsed = detail::parse_address(address, call, where);
   const std::vector<Endpoint> endpoints =
@@ -67,7 +67,8 @@ std::shared_ptr<Socket> bind_socket(std::string_view address, int type, const ch
                             : " (another socket listens on this port; use port 0 for any free port)";
     throw std::system_error(error, std::generic_category(), what + ": bind" + hint);
   }
-  if (parsed.is_unix && parsed.path[0] != '@') s->unlink_path = parsed.path;
+  s->cache_addresses();  // here, so that a Unix socket file is removed at close even if listen fails
+  s->unlinks_local_path = parsed.is_unix;
   return s;
 }
 
@@ -104,7 +105,7 @@ struct CancelledDial {};  // unwinds a dial cancelled through its Context
 Conn dial_endpoint(const Endpoint& ep, std::int64_t deadline_ns, DialControl* control, const std::string& what,
                    const std::source_location& where) {
   const std::string target = detail::format_address(&ep.addr, ep.len);
-  auto s = std::make_shared<Socket>(detail::open_socket(ep.family(), SOCK_STREAM, what), "Conn");
+  auto s = std::make_shared<Socket>(detail::open_socket(ep.family(), SOCK_STREAM, what), detail::SocketKind::conn);
   s->write_deadline.store(deadline_ns, std::memory_order_relaxed);
   struct AttemptGuard {
     DialControl* control;
@@ -251,8 +252,8 @@ void Conn::set_write_deadline(TimePoint t) {
   if (socket_) socket_->set_deadline(PollDir::write, goro::detail::deadline_ns(t));
 }
 
-std::string Conn::local_address() const { return socket_ ? socket_->local : std::string(); }
-std::string Conn::remote_address() const { return socket_ ? socket_->remote : std::string(); }
+std::string Conn::local_address() const { return socket_ ? socket_->local.text() : std::string(); }
+std::string Conn::remote_address() const { return socket_ ? socket_->remote.text() : std::string(); }
 int Conn::native_handle() const { return socket_ && !socket_->closed() ? socket_->fd : -1; }
 
 // --------------------------------------------------------------------- Listener
@@ -291,7 +292,7 @@ Conn Listener::accept(std::source_location where) {
   }
 }
 
-std::string Listener::address() const { return socket_ ? socket_->local : std::string(); }
+std::string Listener::address() const { return socket_ ? socket_->local.text() : std::string(); }
 void Listener::close() noexcept {
   if (socket_) socket_->close();
 }
@@ -379,23 +380,23 @@ void PacketConn::set_read_deadline(TimePoint t) {
 void PacketConn::set_write_deadline(TimePoint t) {
   if (socket_) socket_->set_deadline(PollDir::write, goro::detail::deadline_ns(t));
 }
-std::string PacketConn::local_address() const { return socket_ ? socket_->local : std::string(); }
+std::string PacketConn::local_address() const { return socket_ ? socket_->local.text() : std::string(); }
 int PacketConn::native_handle() const { return socket_ && !socket_->closed() ? socket_->fd : -1; }
 
 // ------------------------------------------------------------------- listen, dial
 
 Listener listen(std::string_view address, std::source_location where) {
-  std::shared_ptr<Socket> s = bind_socket(address, SOCK_STREAM, "Listener", "goro::net::listen", where);
+  std::shared_ptr<Socket> s =
+      bind_socket(address, SOCK_STREAM, detail::SocketKind::listener, "goro::net::listen", where);
   if (::listen(s->fd, kListenBacklog) != 0)
     throw std::system_error(detail::last_errno(), std::generic_category(),
                             detail::call_text("goro::net::listen", address, where) + ": listen");
-  s->cache_addresses();
   return Listener(std::move(s));
 }
 
 PacketConn listen_packet(std::string_view address, std::source_location where) {
-  std::shared_ptr<Socket> s = bind_socket(address, SOCK_DGRAM, "PacketConn", "goro::net::listen_packet", where);
-  s->cache_addresses();
+  std::shared_ptr<Socket> s =
+      bind_socket(address, SOCK_DGRAM, detail::SocketKind::packet_conn, "goro::net::listen_packet", where);
   return PacketConn(std::move(s));
 }
 

@@ -2,10 +2,14 @@
 #include "socket.hpp"
 
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <string_view>
 #include <system_error>
 
 #include "address.hpp"
@@ -64,7 +68,7 @@ Socket::Op::~Op() {
   s_->end_op();
 }
 
-Socket::Socket(int socket_fd, const char* socket_kind)
+Socket::Socket(int socket_fd, SocketKind socket_kind)
     : fd(socket_fd), kind(socket_kind), read_deadline(kNeverNs), write_deadline(kNeverNs) {
   if (goro::detail::Netpoll* p = goro::detail::current_netpoll()) {
     try {
@@ -102,7 +106,9 @@ void Socket::release_fd() noexcept {
       p.drop_registration(fd);
     });
   }
-  if (!unlink_path.empty()) (void)::unlink(unlink_path.c_str());
+  if (unlinks_local_path) {
+    if (const char* path = local.unix_path()) (void)::unlink(path);
+  }
   ::close(fd);
 }
 
@@ -115,8 +121,7 @@ void Socket::set_deadline(PollDir dir, std::int64_t deadline_ns) noexcept {
 void Socket::check_deadline(PollDir dir, const Op& op) const {
   const std::int64_t deadline = (dir == PollDir::read ? read_deadline : write_deadline).load(std::memory_order_acquire);
   if (deadline == kNeverNs || deadline > now_ns()) return;
-  throw Timeout(std::string("goro::net::") + kind + "::" + op.name + " at " + site_text(op.where) + " (" + describe() +
-                "): i/o timeout: the " + (dir == PollDir::read ? "read" : "write") +
+  throw Timeout(op_text(op) + ": i/o timeout: the " + (dir == PollDir::read ? "read" : "write") +
                 " deadline passed; move it later (set_deadline) or clear it with time_point::max()");
 }
 
@@ -146,28 +151,101 @@ void Socket::wait(PollDir dir, const Op& op, const char* peer) const {
 
 std::string Socket::describe() const {
   std::string text = "fd " + std::to_string(fd);
-  if (!local.empty()) text += " " + local;
-  if (!remote.empty()) text += " <-> " + remote;
+  if (std::string name = local.text(); !name.empty()) text += " " + name;
+  if (std::string name = remote.text(); !name.empty()) text += " <-> " + name;
   return text;
 }
 
+std::string Socket::op_text(const Op& op) const {
+  return std::string("goro::net::") + kind_name() + "::" + op.name + " at " + site_text(op.where) + " (" + describe() +
+         ")";
+}
+
 void Socket::throw_closed(const Op& op) const {
-  throw Closed(std::string("goro::net::") + kind + "::" + op.name + " at " + site_text(op.where) + " (" + describe() +
-               "): use of a closed network connection");
+  throw Closed(op_text(op) + ": use of a closed network connection");
 }
 
 void Socket::throw_errno(int error, const Op& op, const char* syscall) const {
-  throw std::system_error(error, std::generic_category(),
-                          std::string("goro::net::") + kind + "::" + op.name + " at " + site_text(op.where) + " (" +
-                              describe() + "): " + syscall);
+  throw std::system_error(error, std::generic_category(), op_text(op) + ": " + syscall);
 }
 
 void Socket::cache_addresses() {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) local = format_address(&addr, len);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) local.assign(addr, len);
   len = sizeof addr;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) remote = format_address(&addr, len);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) remote.assign(addr, len);
+}
+
+const char* Socket::kind_name() const noexcept {
+  switch (kind) {
+    case SocketKind::conn: return "Conn";
+    case SocketKind::listener: return "Listener";
+    case SocketKind::packet_conn: return "PacketConn";
+  }
+  return "Socket";
+}
+
+// ------------------------------------------------------------------- SocketName
+
+SocketName::~SocketName() { delete[] owned_text(); }
+
+const char* SocketName::owned_text() const noexcept {
+  if (form_ != kText) return nullptr;
+  const char* text;
+  std::memcpy(&text, bytes_, sizeof text);
+  return text;
+}
+
+void SocketName::assign(const sockaddr_storage& addr, socklen_t len) {
+  delete[] owned_text();
+  form_ = kNone;
+  if (addr.ss_family == AF_INET) {
+    const auto& sin = reinterpret_cast<const sockaddr_in&>(addr);
+    std::memcpy(bytes_, &sin.sin_addr, sizeof sin.sin_addr);
+    port_ = ntohs(sin.sin_port);
+    form_ = kIpv4;
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(addr);
+    std::memcpy(bytes_, &sin6.sin6_addr, sizeof sin6.sin6_addr);
+    port_ = ntohs(sin6.sin6_port);
+    form_ = kIpv6;
+  } else {
+    const std::string formatted = format_address(&addr, len);
+    if (formatted.empty()) return;
+    char* text = new char[formatted.size() + 1];
+    std::memcpy(text, formatted.c_str(), formatted.size() + 1);
+    std::memcpy(bytes_, &text, sizeof text);
+    form_ = kText;
+  }
+}
+
+std::string SocketName::text() const {
+  sockaddr_storage addr{};
+  if (form_ == kIpv4) {
+    auto& sin = reinterpret_cast<sockaddr_in&>(addr);
+    sin.sin_family = AF_INET;
+    std::memcpy(&sin.sin_addr, bytes_, sizeof sin.sin_addr);
+    sin.sin_port = htons(port_);
+    return format_address(&addr, sizeof sin);
+  }
+  if (form_ == kIpv6) {
+    auto& sin6 = reinterpret_cast<sockaddr_in6&>(addr);
+    sin6.sin6_family = AF_INET6;
+    std::memcpy(&sin6.sin6_addr, bytes_, sizeof sin6.sin6_addr);
+    sin6.sin6_port = htons(port_);
+    return format_address(&addr, sizeof sin6);
+  }
+  if (const char* text = owned_text()) return text;
+  return {};
+}
+
+const char* SocketName::unix_path() const noexcept {
+  const char* text = owned_text();
+  constexpr std::string_view kPrefix = "unix:";
+  if (text == nullptr || std::string_view(text).substr(0, kPrefix.size()) != kPrefix) return nullptr;
+  const char* path = text + kPrefix.size();
+  return *path == '\0' || *path == '@' ? nullptr : path;  // unnamed or abstract: no file
 }
 
 }  // namespace goro::net::detail

@@ -32,6 +32,8 @@
 // before the Socket is shared and read-only after.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -45,6 +47,34 @@
 namespace goro::net::detail {
 
 using goro::detail::PollDir;
+
+enum class SocketKind : std::uint8_t { conn, listener, packet_conn };
+
+// A socket's address as the kernel reported it (getsockname, getpeername), kept in 20
+// bytes and formatted only when asked: most of a server's connections never are, and
+// two formatted std::strings cost 64 bytes per connection. IP addresses are kept raw;
+// any other family (Unix paths) is formatted at once into text the name owns.
+// Written only before its Socket is shared; read-only afterwards.
+class SocketName {
+ public:
+  SocketName() noexcept = default;
+  ~SocketName();
+  SocketName(const SocketName&) = delete;
+  SocketName& operator=(const SocketName&) = delete;
+
+  void assign(const sockaddr_storage& addr, socklen_t len);
+  std::string text() const;                // "127.0.0.1:80", "[::1]:80", "unix:/path"; "" when unset
+  const char* unix_path() const noexcept;  // a Unix socket file's path, else null
+
+ private:
+  static constexpr std::uint8_t kNone = 0, kIpv4 = 1, kIpv6 = 2, kText = 3;
+  const char* owned_text() const noexcept;
+  // kIpv4: the address in the first 4 bytes; kIpv6: all 16; kText: a new[]'d nul-
+  // terminated char* (memcpy'd in: this keeps the name at 2-byte alignment).
+  std::uint8_t bytes_[16] = {};
+  std::uint16_t port_ = 0;  // host order
+  std::uint8_t form_ = kNone;
+};
 
 struct Socket {
   static constexpr std::uint32_t kClosedBit = 1u << 31;
@@ -74,8 +104,8 @@ struct Socket {
   static goro::Mutex* writing(Socket& s) noexcept { return &s.write_turn; }
 
   // Takes ownership of fd (non-blocking, close-on-exec) and registers it with the calling
-  // task's runtime, if any. kind: "Conn", "Listener", "PacketConn" (for messages).
-  Socket(int fd, const char* kind);
+  // task's runtime, if any.
+  Socket(int fd, SocketKind kind);
   ~Socket();  // close(): the last owner (a handle or an Op) is gone
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
@@ -95,13 +125,16 @@ struct Socket {
   [[noreturn]] void throw_errno(int error, const Op& op, const char* syscall) const;
   std::string describe() const;  // "fd 7 127.0.0.1:8080 <- 127.0.0.1:40312"
   void cache_addresses();        // local (and, when connected, remote) from the kernel
+  const char* kind_name() const noexcept;  // "Conn", "Listener", "PacketConn" (for messages)
 
   const int fd;
-  const char* const kind;
-  std::string local;   // cached at creation: the fd may be closed when asked
-  std::string remote;
-  std::string unlink_path;  // a Unix listener's socket file, removed at close
   std::atomic<std::uint32_t> state{0};
+  // Read at creation (cache_addresses; the fd may be closed when asked), formatted when
+  // asked.
+  SocketName local;
+  SocketName remote;
+  const SocketKind kind;
+  bool unlinks_local_path = false;  // a Unix listener's socket file, removed at close
   std::atomic<std::int64_t> read_deadline;
   std::atomic<std::int64_t> write_deadline;
   goro::Mutex read_turn;   // held by the Op reading (read, accept, recv_from)
@@ -124,6 +157,7 @@ struct Socket {
   }
   void release_fd() noexcept;
   void end_op() noexcept;
+  std::string op_text(const Op& op) const;  // "goro::net::Conn::read at f.cpp:12 (fd 7 ...)"
 };
 
 // errno, read through a call the compiler cannot fold. A task may resume on another

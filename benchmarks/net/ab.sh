@@ -13,29 +13,25 @@
 # a port, the others ADDRESS WORKERS=2. Columns: requests/s, p50 and p99 round trip (us),
 # and the server's CPU time (user+system) per request (us).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 load=$1 seconds=$2 reps=$3 conns=$4
 shift 4
 names=() bins=()
 for s in "$@"; do names+=("${s%%=*}"); bins+=("${s#*=}"); done
 out=$(mktemp)
-trap 'rm -f "$out"; [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null || true' EXIT
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-port=$(( 20000 + RANDOM % 20000 ))
+trap 'rm -f "$out"; stop_server' EXIT
+raise_fd_limit
+port=$(random_port)
 hz=$(getconf CLK_TCK)
 
-start() {  # start <binary> <port>: sets pid
+start() {  # start <binary> <port>: sets server_pid
   case $(basename "$1") in
     go_echo) GOMAXPROCS=2 "$1" "127.0.0.1:$2" >/dev/null 2>&1 & ;;
     asio_echo_server) "$1" "$2" 2 >/dev/null 2>&1 & ;;
     *) "$1" "127.0.0.1:$2" 2 >/dev/null 2>&1 & ;;
   esac
-  pid=$!
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "server $1 did not start" >&2
-  return 1
+  server_pid=$!
+  wait_for_port "$2" || { echo "server $1 did not start" >&2; return 1; }
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -44,10 +40,10 @@ for ((rep = 0; rep < reps; rep++)); do
     for i in "${!names[@]}"; do
       port=$((port + 1))
       start "${bins[$i]}" "$port"
-      before=$(cpu_ticks "$pid")
+      before=$(cpu_ticks "$server_pid")
       line=$("$load" "127.0.0.1:$port" "$c" "$seconds" 64 2)
-      after=$(cpu_ticks "$pid")
-      kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+      after=$(cpu_ticks "$server_pid")
+      stop_server
       rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line")
       req=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
       p50=$(sed -E 's/.*p50_us=([0-9.]+).*/\1/' <<<"$line")

@@ -10,28 +10,14 @@
 # Needs wrk (scripts/setup.sh --for-benchmarks). wrk itself runs 2 threads on the same
 # machine: compare the two servers with each other, not with numbers from elsewhere.
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-root=$(cd "$here/../.." && pwd -P)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 seconds=${1:-10}
 reps=${2:-3}
 connections=${3:-"10 100"}
-build="$root/build/release"
-jobs=${GORO_JOBS:-2}
 command -v wrk >/dev/null || { echo "wrk is not installed (scripts/setup.sh --for-benchmarks)" >&2; exit 1; }
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGORO_BUILD_EXAMPLES=ON >/dev/null
-cmake --build "$build" -j "$jobs" --target leaky_server >/dev/null
-go_bin="$build/benchmarks/net/go_http"
-(cd "$here/go_http" && GOFLAGS=-mod=mod go build -o "$go_bin" .)
-
-server_pid=""
-stop_server() {
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
+build_targets -DGORO_BUILD_EXAMPLES=ON leaky_server
+go_bin=$(build_go go_http)
 trap stop_server EXIT
 
 start_server() {
@@ -57,9 +43,8 @@ start_server() {
 
 # wrk's latency text ("812.00us", "1.20ms", "2.00s") in microseconds.
 to_us() { awk '{ v = $1 + 0; if ($1 ~ /ms$/) v *= 1000; else if ($1 ~ /[0-9]s$/) v *= 1000000; printf "%.0f", v }' <<<"$1"; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_fd_limit
 declare -A rps p50 p99
 echo "| run | server | connections | requests/s | p50 us | p99 us |"
 echo "|---:|---|---:|---:|---:|---:|"

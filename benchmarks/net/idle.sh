@@ -11,32 +11,26 @@
 #
 # The soft RLIMIT_NOFILE is raised to the hard limit (N + a few fds are needed on each side).
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-root=$(cd "$here/../.." && pwd -P)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 conns=${1:-10000}
 reps=${2:-3}
 servers=${SERVERS:-"goro go goro-lazy"}
-build="$root/build/release"
-bin="$build/benchmarks/net"
-jobs=${GORO_JOBS:-2}
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$jobs" --target goro_idle_conns goro_echo_server goro_lazy_echo_server >/dev/null
-go_bin="$build/benchmarks/net/go_echo"
-(cd "$here/go_echo" && GOFLAGS=-mod=mod go build -o "$go_bin" .)
+build_targets goro_idle_conns goro_echo_server goro_lazy_echo_server
+go_bin=$(build_go go_echo)
 
-ulimit -n "$(ulimit -Hn)"
+raise_fd_limit
 if (( $(ulimit -n) < conns + 64 )); then
   echo "RLIMIT_NOFILE hard limit $(ulimit -Hn) is too low for $conns connections" >&2
   exit 1
 fi
 
-server_pid="" client_pid="" fifo=""
+client_pid="" fifo=""
 cleanup() {
   [[ -n "$client_pid" ]] && { kill "$client_pid" 2>/dev/null || true; wait "$client_pid" 2>/dev/null || true; }
-  [[ -n "$server_pid" ]] && { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+  stop_server
   [[ -n "$fifo" ]] && rm -rf "$(dirname "$fifo")"
-  client_pid="" server_pid="" fifo=""
+  client_pid="" fifo=""
 }
 trap cleanup EXIT
 
@@ -78,13 +72,10 @@ measure() {
   exec 4>&-
   wait "$client_pid" || true
   client_pid=""
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  stop_server
   rm -rf "$(dirname "$fifo")"; fifo=""
   bytes=$(( (after - before) * 1024 / conns ))
 }
-
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 declare -A per_conn
 echo "| run | server | RSS before KiB | RSS with $conns conns KiB | bytes/conn |"
@@ -98,5 +89,5 @@ for rep in $(seq "$reps"); do
 done
 echo
 for server in $servers; do
-  echo "median $server: $(tr ' ' '\n' <<<"${per_conn[$server]}" | grep . | median) bytes per idle connection"
+  echo "median $server: $(median <<<"${per_conn[$server]}") bytes per idle connection"
 done

@@ -9,42 +9,23 @@
 # Server and generator share the machine's cores: compare the servers with each other
 # (ratios), not with numbers from another machine.
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-root=$(cd "$here/../.." && pwd -P)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 seconds=${1:-5}
-build="$root/build/release"
-bin="$build/benchmarks/net"
-jobs=${GORO_JOBS:-2}
 
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$jobs" --target goro_net_load goro_echo_server asio_echo_server >/dev/null
-go_bin="$build/benchmarks/net/go_echo"
-(cd "$here/go_echo" && GOFLAGS=-mod=mod go build -o "$go_bin" .)
+build_targets goro_net_load goro_echo_server asio_echo_server
+go_bin=$(build_go go_echo)
 
-port=$(( 20000 + RANDOM % 20000 ))
-server_pid=""
-stop_server() {
-  if [[ -n "$server_pid" ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
+port=$(random_port)
 trap stop_server EXIT
 
 # Starts "$@" in the background and waits until it accepts connections.
 start_server() {
   "$@" >/dev/null 2>&1 &
   server_pid=$!
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "server $* did not start" >&2
-  return 1
+  wait_for_port "$port" || { echo "server $* did not start" >&2; return 1; }
 }
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+raise_fd_limit
 echo "| server | connections | requests/s | p50 us | p99 us |"
 echo "|---|---:|---:|---:|---:|"
 for server in goro go asio; do

@@ -683,6 +683,7 @@ TEST(Net, UnixSockets) {
     }
     EXPECT_FALSE(std::filesystem::exists(path)) << "the listener removes its socket file";
     net::Listener abstract = net::listen("unix:@goro-net-test-" + std::to_string(::getpid()));
+    EXPECT_EQ(abstract.address(), "unix:@goro-net-test-" + std::to_string(::getpid()));
     goro::go_spawn([&] { net::Conn c = abstract.accept(); c.write("@"); });
     net::Conn c = net::dial(abstract.address());
     EXPECT_EQ(read_text(c, 1), "@");

@@ -34,15 +34,14 @@ struct FreeBlock {
 }  // namespace
 
 RecordPool* RecordPool::for_bytes(std::size_t bytes) {
-  // Never destroyed: tasks may outlive statics.
-  static RecordPool* tiny = new RecordPool(kTiny, 3);
-  static RecordPool* compact = new RecordPool(kCompact, 0);
-  static RecordPool* small = new RecordPool(kSmall, 1);
-  static RecordPool* large = new RecordPool(kLarge, 2);
-  if (bytes <= kTiny) return tiny;
-  if (bytes <= kCompact) return compact;
-  if (bytes <= kSmall) return small;
-  if (bytes <= kLarge) return large;
+  // Never destroyed: tasks may outlive statics. One static, so that a spawn pays one
+  // initialization check; the index is the class's slot in t_blocks.
+  static RecordPool* const pools[4] = {new RecordPool(kTiny, 0), new RecordPool(kCompact, 1),
+                                       new RecordPool(kSmall, 2), new RecordPool(kLarge, 3)};
+  if (bytes <= kTiny) return pools[0];
+  if (bytes <= kCompact) return pools[1];
+  if (bytes <= kSmall) return pools[2];
+  if (bytes <= kLarge) return pools[3];
   return nullptr;
 }
 

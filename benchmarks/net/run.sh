@@ -21,7 +21,9 @@ cmake --build "$build" -j "$jobs" --target goro_net_load goro_echo_server asio_e
 go_bin="$build/benchmarks/net/go_echo"
 (cd "$here/go_echo" && GOFLAGS=-mod=mod go build -o "$go_bin" .)
 
-port=$(( 20000 + RANDOM % 20000 ))
+# Below the ephemeral range (32768 and up on Linux), where the generator's own
+# connections could hold the port the next server wants to listen on.
+port=$(( 10000 + RANDOM % 20000 ))
 server_pid=""
 stop_server() {
   if [[ -n "$server_pid" ]]; then

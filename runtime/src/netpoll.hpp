@@ -51,8 +51,8 @@
 // out of work, block() for the one idle worker that sleeps in epoll_wait until the next
 // timer, interrupt() after a worker's wake word is set. A worker runs the first task its
 // own poll readied without waking anyone (Runtime::take_polled). While tasks wait on fds
-// no worker spins (IdleWorkers::may_spin): a worker out of work polls once and goes idle,
-// and one idle worker sleeps in epoll_wait.
+// no worker spins (IdleWorkers::may_spin): a worker out of work polls once, steals what
+// it can at once, and goes idle, and one idle worker sleeps in epoll_wait.
 #pragma once
 
 #include <atomic>

@@ -220,6 +220,49 @@ TEST(Net, ReadFullStopsAtEndOfStream) {
   });
 }
 
+// A read that empties the socket (it gets less than it asked for) lets the next read
+// wait for the poller's next edge before its recv. Bytes that come later bring that edge;
+// the end of the stream that came with the last bytes does not, and must still end the
+// next read. One worker: the writer's bytes and its end of stream are both queued before
+// the worker polls, so the reader is woken by one edge carrying both.
+TEST(Net, ReadAfterAReadThatEmptiedTheSocketSeesLaterBytesAndTheEndOfStream) {
+  for (const std::string& address :
+       {std::string("127.0.0.1:0"), "unix:@goro-net-drained-" + std::to_string(::getpid())}) {
+    SCOPED_TRACE(address);
+    goro::run([&] {
+      net::Listener ln = net::listen(address);
+      net::Conn c = net::dial(ln.address());
+      net::Conn s = ln.accept();
+      c.set_read_deadline(Clock::now() + 30s);  // a hang guard: a lost edge fails, not hangs
+      goro::Channel<int> step;
+      goro::go_spawn([&] {
+        s.write("ab");
+        (void)step.recv();
+        s.write("cd");
+        (void)step.recv();
+        s.write("ef");
+        s.close_write();
+      });
+      std::array<std::byte, 16> buf;
+      std::string got;
+      auto read_some = [&] {
+        const std::size_t n = c.read(buf);
+        got.append(reinterpret_cast<const char*>(buf.data()), n);
+        return n;
+      };
+      EXPECT_NO_THROW({
+        EXPECT_EQ(read_some(), 2u);
+        step.send(1);
+        EXPECT_EQ(read_some(), 2u);
+        step.send(2);
+        EXPECT_EQ(read_some(), 2u);
+        EXPECT_EQ(read_some(), 0u);
+      });
+      EXPECT_EQ(got, "abcdef");
+    }, workers(1));
+  }
+}
+
 TEST(Net, ManyConcurrentConnections) {
   rlimit lim{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &lim), 0);

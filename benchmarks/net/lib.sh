@@ -41,7 +41,9 @@ build_go() {
 
 # A port to start counting from (each server then takes the next one): random, so that
 # two runs in a row do not meet the previous run's sockets in TIME_WAIT.
-random_port() { echo $((20000 + RANDOM % 20000)); }
+# Below the ephemeral range (32768 and up on Linux), where a generator's own connections
+# could hold the port the next server wants to listen on.
+random_port() { echo $((10000 + RANDOM % 20000)); }
 
 # wait_for_port PORT: returns once something accepts connections on 127.0.0.1:PORT;
 # fails after 5 s.

@@ -186,15 +186,23 @@ std::size_t Conn::read(std::span<std::byte> buf, std::source_location where) {
   Socket::Op op(socket_, "read", where, &Socket::reading);
   Socket& s = op.socket();
   if (buf.empty()) return 0;
+  // The last read emptied the socket: wait for data before the recv (socket.hpp).
+  bool wait_first = std::exchange(s.read_drained, false) && s.drained_reader_may_wait();
   for (;;) {
     s.check_deadline(PollDir::read, op);
-    const ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
-    if (n > 0) return static_cast<std::size_t>(n);
-    const int error = detail::last_errno();
-    if (s.closed()) s.throw_closed(op);
-    if (n == 0) return 0;
-    if (error == EINTR) continue;
-    if (error != EAGAIN && error != EWOULDBLOCK) s.throw_errno(error, op, "recv");
+    if (!wait_first) {
+      const ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+      if (n > 0) {
+        s.read_drained = static_cast<std::size_t>(n) < buf.size();
+        return static_cast<std::size_t>(n);
+      }
+      const int error = detail::last_errno();
+      if (s.closed()) s.throw_closed(op);
+      if (n == 0) return 0;
+      if (error == EINTR) continue;
+      if (error != EAGAIN && error != EWOULDBLOCK) s.throw_errno(error, op, "recv");
+    }
+    wait_first = false;
     s.wait(PollDir::read, op);
   }
 }

@@ -149,6 +149,11 @@ void Socket::wait(PollDir dir, const Op& op, const char* peer) const {
   if (closed()) throw_closed(op);
 }
 
+bool Socket::drained_reader_may_wait() const noexcept {
+  goro::detail::Netpoll* p = goro::detail::current_netpoll();
+  return p == nullptr || !p->hung_up(fd);
+}
+
 std::string Socket::describe() const {
   std::string text = "fd " + std::to_string(fd);
   if (std::string name = local.text(); !name.empty()) text += " " + name;

@@ -27,6 +27,10 @@
 //   kPlainThreadSliceNs and re-reads it after each.
 // - At most one Op per direction waits in the poller at a time (its rule): concurrent
 //   readers, or writers, queue on read_turn / write_turn first.
+// - read_drained: the poller is edge-triggered, and any byte that reaches the socket after
+//   a recv brings an edge; so after a recv that emptied the socket (it returned less than
+//   asked) the next read may wait first, unless the poller has seen a hang-up, whose end
+//   of stream brings no edge of its own (Netpoll::hung_up's invariant).
 //
 // Lock discipline: no lock; state and the deadlines are atomics, the rest is written
 // before the Socket is shared and read-only after.
@@ -120,6 +124,12 @@ struct Socket {
   // net::Closed if closed; returns (the caller retries its syscall, which re-checks the
   // deadline) otherwise. peer: the address being dialed, for diagnostics.
   void wait(PollDir dir, const Op& op, const char* peer = nullptr) const;
+  // After a short read (read_drained): whether the next read may wait for readiness
+  // before its recv, saving the recv that would fail with EAGAIN (as nginx does with
+  // edge-triggered epoll). True on a plain thread, whose poll(2) reports what is queued;
+  // in a task, true unless the poller saw the peer hang up or an error (then the end of
+  // the stream is there to read, without a new edge): Netpoll::hung_up.
+  bool drained_reader_may_wait() const noexcept;
 
   [[noreturn]] void throw_closed(const Op& op) const;
   [[noreturn]] void throw_errno(int error, const Op& op, const char* syscall) const;
@@ -135,6 +145,10 @@ struct Socket {
   SocketName remote;
   const SocketKind kind;
   bool unlinks_local_path = false;  // a Unix listener's socket file, removed at close
+  // The last read's recv returned less than it asked for, so the socket was empty then
+  // (a recv takes all that is queued): the next read waits for an edge before its recv
+  // unless the poller saw a hang-up (drained_reader_may_wait). Guarded by read_turn.
+  bool read_drained = false;
   std::atomic<std::int64_t> read_deadline;
   std::atomic<std::int64_t> write_deadline;
   goro::Mutex read_turn;   // held by the Op reading (read, accept, recv_from)

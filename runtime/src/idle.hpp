@@ -74,7 +74,8 @@ class IdleWorkers {
   // and the kernel, which need the CPU a spinner holds: where runnable threads outnumber
   // cores, a spin delays the very peer it waits for by its own length (a 64-byte echo
   // over loopback on 2 vCPUs ran 10x slower with spinning workers, at 1 connection, and
-  // 2x at 100). Such a worker polls once and goes idle; one idle worker sleeps in
+  // 2x at 100). Such a worker polls once, steals without waiting for a victim to drain
+  // its queue (Runtime::steal_at_once), and goes idle; one idle worker sleeps in
   // epoll_wait, where the kernel wakes it for the next edge, as Go's findRunnable does
   // after its brief steal passes.
   bool may_spin(std::size_t workers) const noexcept {

@@ -191,12 +191,16 @@ void Netpoll::epoll_add(PollDesc& pd, bool lazy, const std::source_location& whe
   ev.data.ptr = &pd;
   std::lock_guard guard(pd.lock);
   if (!lazy && pd.in_epoll) return;
+  // Cleared before the ADD, whose first edge may be harvested at once by another worker.
+  pd.hung_up.store(false, std::memory_order_relaxed);
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, pd.fd, &ev) == 0) {
     // A fresh registration: the file behind this fd number is new to us.
     pd.in_epoll = true;
     pd.closed.store(false, std::memory_order_seq_cst);
     return;
   }
+  // Registered before: a hang-up it saw then is unknown now, so assume one.
+  pd.hung_up.store(true, std::memory_order_relaxed);
   if (errno == EEXIST) return;
   const int error = errno;
   if (error == EBADF && pd.closed.load(std::memory_order_seq_cst))  // io::close ran: say so
@@ -236,6 +240,13 @@ void Netpoll::drop_registration(int fd) noexcept {
     pd.in_epoll = false;
   }
   unblock_all(pd);
+}
+
+bool Netpoll::hung_up(int fd) noexcept {
+  if (fd < 0 || fd >= (kChunks << kChunkBits)) return true;
+  PollDesc* descs = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
+  if (descs == nullptr) return true;  // never waited on here: no edge to rely on
+  return descs[fd & ((1 << kChunkBits) - 1)].hung_up.load(std::memory_order_seq_cst);
 }
 
 void Netpoll::evict(int fd) noexcept {
@@ -312,7 +323,7 @@ bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::sou
     if (pd.closed.load(std::memory_order_seq_cst)) throw closed_error();
     std::uintptr_t v = slot.load(std::memory_order_acquire);
     if (v == PollDesc::kReady) {
-      if (slot.compare_exchange_strong(v, PollDesc::kIdle, std::memory_order_acq_rel)) return true;
+      if (slot.compare_exchange_strong(v, PollDesc::kIdle, std::memory_order_seq_cst)) return true;
       continue;
     }
     if (v != PollDesc::kIdle)
@@ -349,7 +360,7 @@ bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::sou
     }
     if (deadline_ns != kNeverNs) retire(timer);
     waiters_.fetch_sub(1, std::memory_order_relaxed);
-    if (slot.exchange(PollDesc::kIdle, std::memory_order_acq_rel) == PollDesc::kReady) return true;
+    if (slot.exchange(PollDesc::kIdle, std::memory_order_seq_cst) == PollDesc::kReady) return true;
     if (pd.close_seq.load(std::memory_order_seq_cst) != seq || pd.closed.load(std::memory_order_seq_cst))
       throw closed_error();
     return false;  // the deadline passed
@@ -389,6 +400,9 @@ int Netpoll::poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept {
       continue;
     }
     const std::uint32_t e = events[i].events;
+    // seq_cst, before unblock() reads the slot: a reader that takes kReady after that
+    // read (seq_cst) sees the hang-up, even when this edge found kReady already there.
+    if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pd->hung_up.store(true, std::memory_order_seq_cst);
     if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
       if (TaskRecord* t = unblock(pd->rg, true)) out.tasks[out.count++] = t;
     if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))

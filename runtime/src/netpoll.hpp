@@ -27,6 +27,14 @@
 //   the timer is provably done with it (cancelled, or fire/drop finished).
 // - Only the blocker reads the eventfd (level-triggered): an interrupt stays pending
 //   until the worker it was meant for sees it, whoever else polls meanwhile.
+// - hung_up is set (seq_cst) by a poll whose edge for the fd carried EPOLLRDHUP, EPOLLHUP
+//   or EPOLLERR, before that poll reads the read slot, and a waiter takes kReady out of
+//   the slot by a seq_cst RMW: so a reader that consumed the last edge sees the hang-up
+//   that came with it. It is cleared before a fresh EPOLL_CTL_ADD and set when the ADD
+//   finds the fd registered already (unknown past: assume a hang-up). While it is
+//   false, every byte that reaches the socket after a recv brings a new edge, so a recv
+//   that returned less than it asked for (the queue was empty) lets the next read wait
+//   first (hung_up()); after a hang-up, the end of the stream needs no edge to be read.
 // - closed is set (seq_cst) before close unblocks the slots, and a waiter re-reads it
 //   (seq_cst) after its kIdle -> kWait CAS: so either close sees kWait/the task and
 //   unblocks it, or the waiter sees closed and does not park.
@@ -43,8 +51,8 @@
 // out of work, block() for the one idle worker that sleeps in epoll_wait until the next
 // timer, interrupt() after a worker's wake word is set. A worker runs the first task its
 // own poll readied without waking anyone (Runtime::take_polled). While tasks wait on fds
-// no worker spins (IdleWorkers::may_spin): a worker out of work polls once and goes idle,
-// and one idle worker sleeps in epoll_wait.
+// no worker spins (IdleWorkers::may_spin): a worker out of work polls once, steals what
+// it can at once, and goes idle, and one idle worker sleeps in epoll_wait.
 #pragma once
 
 #include <atomic>
@@ -86,6 +94,9 @@ struct PollDesc {
   FutexLock lock;                            // guards registrations, in_epoll
   std::atomic<int> registrations{0};         // live goro::io::Registration objects (written under lock)
   bool in_epoll = false;
+  // An edge carried a hang-up or an error (EPOLLRDHUP, EPOLLHUP, EPOLLERR) since the fd
+  // was registered: the end of its stream is there to read without a new edge.
+  std::atomic<bool> hung_up{false};
   int fd = -1;
   // A watched fd (Netpoll::watch): its edges run on_ready(on_ready_arg) on the polling
   // worker instead of readying a task. Written by watch/unwatch only.
@@ -152,6 +163,11 @@ class Netpoll {
   void wake(int fd, PollDir dir) noexcept;
   void add_registration(int fd);
   void drop_registration(int fd) noexcept;
+  // Whether an edge of fd carried a hang-up or an error since it was registered (see
+  // PollDesc::hung_up). Until then, a reader whose recv returned less than it asked for
+  // has emptied the socket, and any byte that arrives later brings an edge: it may wait
+  // before its next recv instead of spending that recv on EAGAIN (goro::net's Conn::read).
+  bool hung_up(int fd) noexcept;
   // Wakes every waiter of fd with goro::io::Closed; later waits throw it too, until the
   // fd is registered afresh. Does not close the fd.
   void evict(int fd) noexcept;

@@ -175,9 +175,11 @@ TEST(ConditionVariable, PlainThreadWaitsAndTaskNotifies) {
   bool flag = false;
   Channel<int> done(1);
   goro::go_spawn([&, done]() mutable {
-    std::unique_lock l(mu);
-    cv.wait(l, [&] { return flag; });
-    done.send(1);
+    {
+      std::unique_lock l(mu);
+      cv.wait(l, [&] { return flag; });
+    }
+    done.send(1);  // after the unlock: `mu` goes with this frame once main has the value
   });
   std::thread notifier([&] {
     {

@@ -1,9 +1,13 @@
 // runtime/src/futex.cpp — Linux futexes (private to the process), and FutexLock's slow
-// path (goro/detail/futex_lock.hpp). Touches only the word it is given.
-// Lock discipline: FutexLock's state_ is 0 (free), 1 (held) or 2 (held, maybe with
-// sleepers); a contended locker spins briefly, then marks it 2 and sleeps, so unlock()
-// wakes someone exactly when there may be a sleeper.
+// path (goro/detail/futex_lock.hpp, whose invariants this follows). Touches only the word
+// it is given and FutexLock's sleeper counters.
+// Lock discipline: FutexLock's state_ is 0 (free) or 1 (held). A contended locker spins
+// briefly, then counts itself in the lock's sleeper slot and the total, issues the
+// membarrier that stands in for unlock()'s missing StoreLoad fence, and sleeps until the
+// word is 0; unlock() wakes one sleeper whenever the total and the lock's slot are
+// non-zero.
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,17 +35,50 @@ void futex_wake(std::atomic<std::uint32_t>* word, int count) noexcept {
             nullptr, nullptr, 0);
 }
 
+FutexLockSleepers futex_lock_sleepers;
+
+namespace {
+
+// Spins of a contended locker before it sleeps: a critical section is a few dozen
+// instructions, so a running holder is done well within them.
+constexpr int kLockSpins = 100;
+// The sleep slice without membarrier: how late a missed wake-up can be noticed.
+constexpr long long kUnfencedSleepSliceNs = 200'000;
+
+bool register_membarrier() noexcept {
+  return ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+// A full memory barrier on every running thread of the process (futex_lock.hpp's
+// invariants). False if the kernel refuses: the caller then sleeps in slices.
+bool barrier_on_all_threads() noexcept {
+  static const bool registered = register_membarrier();
+  return registered && ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
+}  // namespace
+
 void FutexLock::lock_slow() noexcept {
-  for (int spin = 0; spin < 100; ++spin) {
+  for (int spin = 0; spin < kLockSpins; ++spin) {
     cpu_relax();
-    std::uint32_t expected = 0;
-    if (state_.load(std::memory_order_relaxed) == 0 &&
-        state_.compare_exchange_weak(expected, 1, std::memory_order_acquire,
-                                     std::memory_order_relaxed))
-      return;
+    if (state_.load(std::memory_order_relaxed) == 0 && try_lock()) return;
   }
-  // Mark contended (2) and sleep until the holder's unlock wakes us.
-  while (state_.exchange(2, std::memory_order_acquire) != 0) futex_wait(&state_, 2);
+  std::atomic<std::uint32_t>& slot = sleepers();
+  slot.fetch_add(1, std::memory_order_seq_cst);
+  futex_lock_sleepers.total.fetch_add(1, std::memory_order_seq_cst);
+  const bool fenced = barrier_on_all_threads();
+  while (state_.exchange(1, std::memory_order_acquire) != 0) {
+    if (fenced)
+      futex_wait(&state_, 1);
+    else
+      futex_wait_for(&state_, 1, kUnfencedSleepSliceNs);
+  }
+  futex_lock_sleepers.total.fetch_sub(1, std::memory_order_relaxed);
+  slot.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void FutexLock::wake_sleeper() noexcept {
+  if (sleepers().load(std::memory_order_relaxed) != 0) futex_wake(&state_, 1);
 }
 
 }  // namespace goro::detail

@@ -117,9 +117,11 @@ void Mutex::unlock(std::source_location where) {
     }
   }
   if (next) {
-    detail::wake(*next);
+    // Recorded before the wake: once the waiter holds the mutex, the profile has the
+    // contention that ended, so whoever the waiter then tells finds it there.
     if (profile_rate > 0) [[unlikely]]
       detail::report_mutex_contention("goro::Mutex::unlock", where, delay_ns, profile_rate);
+    detail::wake(*next);
   }
 }
 

@@ -242,18 +242,22 @@ void Netpoll::drop_registration(int fd) noexcept {
   unblock_all(pd);
 }
 
-bool Netpoll::hung_up(int fd) noexcept {
-  if (fd < 0 || fd >= (kChunks << kChunkBits)) return true;
+PollDesc* Netpoll::existing_desc(int fd) const noexcept {
+  if (fd < 0 || fd >= (kChunks << kChunkBits)) return nullptr;
   PollDesc* descs = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
-  if (descs == nullptr) return true;  // never waited on here: no edge to rely on
-  return descs[fd & ((1 << kChunkBits) - 1)].hung_up.load(std::memory_order_seq_cst);
+  return descs == nullptr ? nullptr : &descs[fd & ((1 << kChunkBits) - 1)];
+}
+
+bool Netpoll::hung_up(int fd) noexcept {
+  const PollDesc* pd = existing_desc(fd);
+  if (pd == nullptr) return true;  // never waited on here: no edge to rely on
+  return pd->hung_up.load(std::memory_order_seq_cst);
 }
 
 void Netpoll::evict(int fd) noexcept {
-  if (fd < 0 || fd >= (kChunks << kChunkBits)) return;
-  PollDesc* descs = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
-  if (descs == nullptr) return;
-  PollDesc& pd = descs[fd & ((1 << kChunkBits) - 1)];
+  PollDesc* found = existing_desc(fd);
+  if (found == nullptr) return;
+  PollDesc& pd = *found;
   pd.closed.store(true, std::memory_order_seq_cst);
   {
     std::lock_guard guard(pd.lock);
@@ -303,11 +307,9 @@ void Netpoll::unblock_all(PollDesc& pd) noexcept {
 }
 
 void Netpoll::wake(int fd, PollDir dir) noexcept {
-  if (fd < 0 || fd >= (kChunks << kChunkBits)) return;
-  PollDesc* descs = chunks_[fd >> kChunkBits].load(std::memory_order_acquire);
-  if (descs == nullptr) return;
-  PollDesc& pd = descs[fd & ((1 << kChunkBits) - 1)];
-  if (TaskRecord* t = unblock(dir == PollDir::read ? pd.rg : pd.wg, true)) ready_task(t);
+  PollDesc* pd = existing_desc(fd);
+  if (pd == nullptr) return;
+  if (TaskRecord* t = unblock(dir == PollDir::read ? pd->rg : pd->wg, true)) ready_task(t);
 }
 
 bool Netpoll::wait(int fd, PollDir dir, std::int64_t deadline_ns, const std::source_location& where,

@@ -192,6 +192,8 @@ class Netpoll {
 
   void init();                         // creates epoll + eventfd on first use
   PollDesc& desc(int fd);
+  // fd's descriptor if its chunk exists, else null (never allocates; fd may be any int).
+  PollDesc* existing_desc(int fd) const noexcept;
   void epoll_add(PollDesc& pd, bool lazy, const std::source_location& where, PollDir dir);
   void unblock_all(PollDesc& pd) noexcept;
   int poll_events(std::int64_t timeout_ns, PollBatch& out) noexcept;  // < 0: no timeout

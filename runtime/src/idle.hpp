@@ -75,8 +75,8 @@ class IdleWorkers {
   // cores, a spin delays the very peer it waits for by its own length (a 64-byte echo
   // over loopback on 2 vCPUs ran 10x slower with spinning workers, at 1 connection, and
   // 2x at 100). Such a worker polls once, steals without waiting for a victim to drain
-  // its queue (Runtime::steal_at_once), and goes idle; one idle worker sleeps in
-  // epoll_wait, where the kernel wakes it for the next edge, as Go's findRunnable does
+  // its queue (Runtime::steal's wait_for_draining), and goes idle; one idle worker sleeps
+  // in epoll_wait, where the kernel wakes it for the next edge, as Go's findRunnable does
   // after its brief steal passes.
   bool may_spin(std::size_t workers) const noexcept {
     const int busy = static_cast<int>(workers) - idle_count_.load(std::memory_order_relaxed);

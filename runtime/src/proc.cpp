@@ -333,31 +333,6 @@ __attribute__((noinline)) TaskRecord* Runtime::try_get_queued_work(Worker* w) {
   return nullptr;
 }
 
-// A worker out of work while tasks wait on fds: takes half of another worker's queue
-// without steal()'s patience. steal() may wait up to ~100 us for a victim to drain its
-// queue (worth_stealing), so that tasks that talk over a channel stay on one CPU; but
-// here the process waits on other processes and the kernel, which need the CPU that
-// waiting holds, and a thief that leaves the queue alone finds it non-empty again when
-// it re-checks before sleeping (any_work_visible), so it would wait again and again.
-// (A 64-byte echo server at 100 connections spent 17% of its CPU in that wait.)
-// A victim's runnext is still left alone for a few microseconds (steal_runnext).
-TaskRecord* Runtime::steal_at_once(Worker* w) {
-  const std::size_t n = workers_.size();
-  if (n < 2) return nullptr;
-  const std::size_t start = fast_random() % n;
-  for (std::size_t k = 0; k < n; ++k) {
-    Worker* victim = workers_[(start + k) % n].get();
-    if (victim == w) continue;
-    if (TaskRecord* t = victim->runq.steal_into(w->runq)) return t;
-  }
-  for (std::size_t k = 0; k < n; ++k) {
-    Worker* victim = workers_[(start + k) % n].get();
-    if (victim == w) continue;
-    if (TaskRecord* t = steal_runnext(victim)) return t;
-  }
-  return nullptr;
-}
-
 // The common case inline (no stop, no timer, no IO wait, work at hand); the rest in
 // find_runnable_slow.
 [[gnu::always_inline]] inline TaskRecord* Runtime::find_runnable(Worker* w) {
@@ -415,7 +390,7 @@ __attribute__((noinline)) TaskRecord* Runtime::find_runnable_slow(Worker* w) {
         idle_.wake_if_needed();
         return found;
       }
-    } else if (TaskRecord* t = idle_.poller().has_task_waiters() ? steal_at_once(w) : steal(w)) {
+    } else if (TaskRecord* t = steal(w, /*wait_for_draining=*/!idle_.poller().has_task_waiters())) {
       return t;
     }
 

@@ -11,7 +11,8 @@
 //   for 3 us (Go's runqgrab), and its queue while the owner would drain it within
 //   ~100 us anyway (Runtime::worth_stealing); long queues and stalled owners are
 //   stolen from at once. While tasks wait on fds a thief does not wait for the owner
-//   (Runtime::steal_at_once): the CPU it would hold belongs to the processes it talks to.
+//   (steal's wait_for_draining): the CPU it would hold belongs to the processes it
+//   talks to.
 // - An idle worker spins briefly (stealing), then sleeps on its futex, or in the poller
 //   (idle.hpp, which holds the wake-up protocol). No lost wake-ups:
 //     producer:  push task; seq_cst fence; if idle_count > 0 && spinning == 0: wake one
@@ -195,8 +196,9 @@ class Runtime {
   TaskRecord* take_runnext(Worker* w) noexcept;
   TaskRecord* try_get_queued_work(Worker* w);
   void ready_queued(Worker* w, TaskRecord* t) noexcept;
-  TaskRecord* steal(Worker* w);
-  TaskRecord* steal_at_once(Worker* w);  // proc.cpp: while tasks wait on fds
+  // wait_for_draining: leave a queue its owner is draining alone (worth_stealing); false
+  // while tasks wait on fds (steal.cpp says why).
+  TaskRecord* steal(Worker* w, bool wait_for_draining = true);
   TaskRecord* steal_runnext(Worker* victim) noexcept;
   bool worth_stealing(const Worker* victim) noexcept;
   void push_local(Worker* w, TaskRecord* t) noexcept;

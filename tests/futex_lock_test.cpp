@@ -14,6 +14,21 @@ namespace {
 
 using goro::detail::FutexLock;
 
+// Runs `threads` plain threads, each doing `body` under `lock` `rounds` times.
+template <class Body>
+void run_under_lock(FutexLock& lock, int threads, int rounds, Body body) {
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < rounds; ++i) {
+        std::lock_guard guard(lock);
+        body();
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+}
+
 TEST(FutexLock, TryLockFailsWhileHeldAndSucceedsAfterUnlock) {
   FutexLock lock;
   ASSERT_TRUE(lock.try_lock());
@@ -30,19 +45,12 @@ TEST(FutexLock, PlainThreadsExcludeEachOther) {
   bool inside = false;
   int overlaps = 0;
   const int threads = 4, rounds = 20000;
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      for (int i = 0; i < rounds; ++i) {
-        std::lock_guard guard(lock);
-        if (inside) ++overlaps;
-        inside = true;
-        ++counter;
-        inside = false;
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
+  run_under_lock(lock, threads, rounds, [&] {
+    if (inside) ++overlaps;
+    inside = true;
+    ++counter;
+    inside = false;
+  });
   EXPECT_EQ(counter, long{threads} * rounds);
   EXPECT_EQ(overlaps, 0);
 }
@@ -75,17 +83,10 @@ TEST(FutexLock, PreemptedHoldersHandOffToSleepers) {
   FutexLock lock;
   long counter = 0;
   const int threads = 8, rounds = 2000;
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&] {
-      for (int i = 0; i < rounds; ++i) {
-        std::lock_guard guard(lock);
-        ++counter;
-        std::this_thread::yield();
-      }
-    });
-  }
-  for (auto& w : workers) w.join();
+  run_under_lock(lock, threads, rounds, [&] {
+    ++counter;
+    std::this_thread::yield();
+  });
   EXPECT_EQ(counter, long{threads} * rounds);
 }
 

@@ -92,6 +92,31 @@ sanitizer_launcher() {
 declare -A result   # config -> PASS/FAIL
 declare -A detail   # config -> one line
 
+declare -A failure_output  # config -> what its failed tests printed (repeated at the end)
+
+# failed_test_output <ctest log>: the block --output-on-failure printed under each failed
+# test's result line, its last 60 lines each, so that the end of a long CI log (the part a
+# reader sees first) says why a test failed, not only which.
+failed_test_output() {
+  awk '
+    /^ *[0-9]+\/[0-9]+ Test +#[0-9]+: / {
+      flush(); capturing = ($0 ~ /\*\*\*|Failed|Timeout|Exception|Not Run/); name = $0; next
+    }
+    /^ *Start +[0-9]+: / { flush(); capturing = 0; next }
+    /^[0-9]+% tests passed/ { flush(); capturing = 0; next }
+    capturing { lines[n++] = $0 }
+    function flush(   i, from) {
+      if (!capturing) { n = 0; return }
+      print "--- " name
+      from = n > 60 ? n - 60 : 0
+      if (from > 0) print "  [... " from " earlier lines in the log]"
+      for (i = from; i < n; i++) print lines[i]
+      n = 0
+    }
+    END { flush() }
+  ' "$1"
+}
+
 # run_config <config>: returns 0 on success; sets detail[config].
 run_config() {
   local config=$1 dir="$GORO_ROOT/build/$1" log="$log_dir/ctest-$1.log"
@@ -114,7 +139,11 @@ run_config() {
   local closing
   closing=$(grep -E 'tests passed|No tests were found' "$log" | tail -n 1)
   detail[$config]="${closing:-ctest printed no result line}"
-  if ((rc != 0)); then detail[$config]="ctest failed (rc=$rc): ${detail[$config]}"; return 1; fi
+  if ((rc != 0)); then
+    detail[$config]="ctest failed (rc=$rc): ${detail[$config]}"
+    failure_output[$config]=$(failed_test_output "$log")
+    return 1
+  fi
 
   if [[ "$config" == release && -z "${GORO_BUILD_TARGETS:-}" ]]; then
     if ! test_install; then detail[$config]+="; install consumer FAILED"; return 1; fi
@@ -261,6 +290,13 @@ echo
 echo "==================== goro test summary ===================="
 for config in "${configs[@]}"; do
   printf '%-8s %s  %s\n' "$config" "${result[$config]}" "${detail[$config]}"
+done
+for config in "${configs[@]}"; do
+  if [[ -n "${failure_output[$config]:-}" ]]; then
+    echo
+    echo "==================== [$config] output of the failed tests ===================="
+    printf '%s\n' "${failure_output[$config]}"
+  fi
 done
 if ((overall == 0)); then
   echo "test.sh: all passed (${configs[*]})"

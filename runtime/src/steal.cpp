@@ -24,8 +24,7 @@ namespace {
 constexpr std::int64_t kRunnextStealDelayNs = 3000;
 // Below this estimated drain time a busy worker's queue is left to it (worth_stealing):
 // at most this much parallelism is given up, against a CPU's worth of cache misses and
-// lock contention for tasks that talk to each other. (Measured, buffered 4p/4c at
-// procs=2: 60 us gives 22 ns per item, 120 us 17, stealing at once 66.)
+// lock contention for tasks that talk to each other.
 constexpr std::int64_t kDrainNs = 100'000;
 
 // Spins (politely) until read() returns something other than `seen`, or `ns` have
@@ -59,19 +58,24 @@ TaskRecord* Runtime::steal_runnext(Worker* victim) noexcept {
 }
 
 // Whether a thief should take from `victim`'s queue now. Tasks in a queue that its owner
-// drains quickly will run within microseconds on a CPU whose cache has them (typically
-// tasks a channel operation just readied, which will talk to the same channel); moving
-// them gains little and makes both CPUs fight over that channel's cache lines. So the
-// thief estimates the drain time: it waits up to kDrainNs / queued for the owner to take
-// a task; if the owner does, draining takes about queued x that wait < kDrainNs, and the
-// queue is left alone. A long queue (a short wait) or a stalled owner is stolen from.
+// works through quickly will run within microseconds on a CPU whose cache has them
+// (typically tasks a channel operation just readied, which will talk to the same
+// channel); moving them gains little and makes both CPUs fight over that channel's cache
+// lines, and each side then readies the other's partners onto itself, so the split
+// persists. So the thief estimates the drain time: it waits up to kDrainNs / queued for
+// the owner to switch tasks; if the owner does, draining takes about queued x that wait
+// < kDrainNs, and the queue is left alone. A long queue (a short wait) or a stalled owner
+// (one task running all along) is stolen from.
+// Progress is the owner's task switches (Worker::executed), not its queue's head: tasks
+// that hand off to each other run from runnext, often for a whole runnext streak, while
+// the queue's head stands still; a worker busy switching among them is not stalled.
 bool Runtime::worth_stealing(const Worker* victim) noexcept {
   const std::uint32_t queued = victim->runq.size_hint();
   if (queued == 0) return false;
   const std::int64_t wait_ns = kDrainNs / queued;
   if (wait_ns < 1000) return true;
-  const std::uint32_t taken = victim->runq.taken_hint();
-  return stays_for([victim] { return victim->runq.taken_hint(); }, taken, wait_ns);
+  const auto switches = [victim] { return victim->executed.load(std::memory_order_relaxed); };
+  return stays_for(switches, switches(), wait_ns);
 }
 
 // Without wait_for_draining (a worker out of work while tasks wait on fds) the thief takes

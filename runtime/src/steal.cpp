@@ -2,7 +2,8 @@
 // worker's run queue, or, as a last resort, its runnext (Go's runqsteal / runqgrab).
 //
 // Touches other workers' runq (RunQueue::steal_into: a CAS on their head) and runnext (a
-// CAS), and the thief's own runq; reads victims' queue hints racily.
+// CAS), and the thief's own runq; reads victims' queue hints and task-switch counters
+// (Worker::executed) racily.
 // Invariants: a stolen task is taken by exactly one CAS, so it is run by one worker; a
 // thief steals only into its own, empty queue. Two heuristics keep tasks that talk to
 // each other on one CPU (they cost only latency, never correctness):
@@ -37,6 +38,18 @@ bool stays_for(Read read, T seen, std::int64_t ns) noexcept {
     if (read() != seen) return false;
   } while (now_ns() < give_up);
   return true;
+}
+
+// Whether read() returns `seen` again after `ns` have passed, read only twice: the value
+// is a field its owner writes on every task switch, and each thief's read costs the owner
+// a cache miss on its next write.
+template <class Read, class T>
+bool unchanged_after(Read read, T seen, std::int64_t ns) noexcept {
+  const std::int64_t until = now_ns() + ns;
+  do {
+    for (int i = 0; i < 20; ++i) cpu_relax();
+  } while (now_ns() < until);
+  return read() == seen;
 }
 
 }  // namespace
@@ -75,7 +88,7 @@ bool Runtime::worth_stealing(const Worker* victim) noexcept {
   const std::int64_t wait_ns = kDrainNs / queued;
   if (wait_ns < 1000) return true;
   const auto switches = [victim] { return victim->executed.load(std::memory_order_relaxed); };
-  return stays_for(switches, switches(), wait_ns);
+  return unchanged_after(switches, switches(), wait_ns);
 }
 
 // Without wait_for_draining (a worker out of work while tasks wait on fds) the thief takes

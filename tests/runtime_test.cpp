@@ -315,4 +315,22 @@ TEST(Sleep, ASleepingTaskDoesNotHoldItsWorker) {
   EXPECT_EQ(unwound.load(), 1);
 }
 
+// A worker whose task runs on without switching leaves the tasks queued behind it to the
+// other worker: a thief leaves a queue alone only while its owner is seen switching tasks.
+TEST(Steal, TasksQueuedBehindATaskThatNeverSwitchesRunOnTheOtherWorker) {
+  constexpr int kTasks = 8;
+  std::atomic<int> ran{0};
+  int rc = goro::run(
+      [&] {
+        for (int i = 0; i < kTasks; ++i) goro::go_spawn([&ran] { ran.fetch_add(1); });
+        // No yield, no blocking call: this worker cannot run them itself.
+        const auto hang_guard = std::chrono::steady_clock::now() + 60s;
+        while (ran.load() < kTasks && std::chrono::steady_clock::now() < hang_guard) {
+        }
+      },
+      goro::Config{.workers = 2});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(ran.load(), kTasks);
+}
+
 }  // namespace

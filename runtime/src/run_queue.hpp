@@ -37,12 +37,10 @@ class RunQueue {
   TaskRecord* steal_into(RunQueue& into) noexcept;
   // Owner only: moves half of the queue plus `extra` into `out` (for the global queue).
   std::uint32_t take_half(TaskRecord** out) noexcept;
-  // Racy views for thieves deciding whether to steal: tasks queued, and how many the
-  // owner (or a thief) has taken so far.
+  // A racy view for thieves deciding whether to steal: tasks queued.
   std::uint32_t size_hint() const noexcept {
     return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
   }
-  std::uint32_t taken_hint() const noexcept { return head_.load(std::memory_order_relaxed); }
   bool empty() const noexcept {
     return head_.load(std::memory_order_acquire) == tail_.load(std::memory_order_acquire);
   }

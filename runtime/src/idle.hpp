@@ -22,7 +22,10 @@
 //              re-checks every queue and the timers before it sleeps
 //   In the seq_cst order either the idler's re-check sees the task, or the producer sees
 //   idle_count_ > 0 and wakes an idler. A spinning worker (spinning_count_ > 0) finds the
-//   task itself, and wakes another worker when it stops spinning with work in hand.
+//   task itself, and wakes another worker when it stops spinning with work in hand. (It
+//   may be asleep for up to ~100 us meanwhile, watching whether a busy worker gets
+//   through its own queue: Runtime::worth_stealing. Busy workers take the global queue
+//   every 61st schedule, so nothing waits longer on its account.)
 // - A waker takes the worker off idle_ (and decrements idle_count_) before setting its
 //   wake word, so each wake word is set at most once per enter(); a worker that leaves
 //   on its own (leave()) and finds itself already taken off waits for that wake-up, so a

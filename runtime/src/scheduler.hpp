@@ -8,11 +8,11 @@
 // - A global queue (moodycamel ConcurrentQueue) takes work from plain threads and the
 //   overflow of full local queues; every 61st schedule looks there first (fairness).
 // - Stealing keeps talking tasks together: a thief leaves a busy worker's runnext alone
-//   for 3 us (Go's runqgrab), and its queue while the owner would drain it within
-//   ~100 us anyway (Runtime::worth_stealing); long queues and stalled owners are
-//   stolen from at once. While tasks wait on fds a thief does not wait for the owner
-//   (steal's wait_for_draining): the CPU it would hold belongs to the processes it
-//   talks to.
+//   for 3 us (Go's runqgrab), and its queue while the owner, switching tasks, would
+//   drain it within ~100 us anyway (Runtime::worth_stealing); long queues and stalled
+//   owners are stolen from at once. While tasks wait on fds a thief does not wait for
+//   the owner (steal's wait_for_draining): the CPU it would hold belongs to the
+//   processes it talks to.
 // - An idle worker spins briefly (stealing), then sleeps on its futex, or in the poller
 //   (idle.hpp, which holds the wake-up protocol). No lost wake-ups:
 //     producer:  push task; seq_cst fence; if idle_count > 0 && spinning == 0: wake one

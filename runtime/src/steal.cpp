@@ -8,9 +8,13 @@
 // thief steals only into its own, empty queue. Two heuristics keep tasks that talk to
 // each other on one CPU (they cost only latency, never correctness):
 // - a busy victim's runnext is left alone for kRunnextStealDelayNs (steal_runnext);
-// - a queue its owner drains within kDrainNs is left to it (worth_stealing).
+// - a queue its owner drains within kDrainNs is left to it (worth_stealing: the thief
+//   sleeps while it watches the owner switch tasks, so a spinning worker may look away
+//   for up to kDrainNs).
 // No locks.
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include "goro/detail/futex_lock.hpp"
 #include "goro/detail/park.hpp"
@@ -40,15 +44,13 @@ bool stays_for(Read read, T seen, std::int64_t ns) noexcept {
   return true;
 }
 
-// Whether read() returns `seen` again after `ns` have passed, read only twice: the value
-// is a field its owner writes on every task switch, and each thief's read costs the owner
-// a cache miss on its next write.
+// Whether read() returns `seen` again after sleeping `ns`. Read only twice, and asleep in
+// between: the value is a field its owner writes on every task switch, so each thief's
+// read costs the owner a cache miss on its next write, and a thief that polled it (or
+// spun at all) while the owner works through its tasks would burn a CPU for nothing.
 template <class Read, class T>
 bool unchanged_after(Read read, T seen, std::int64_t ns) noexcept {
-  const std::int64_t until = now_ns() + ns;
-  do {
-    for (int i = 0; i < 20; ++i) cpu_relax();
-  } while (now_ns() < until);
+  std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
   return read() == seen;
 }
 

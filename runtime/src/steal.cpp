@@ -27,6 +27,12 @@ constexpr std::int64_t kRunnextStealDelayNs = 3000;
 // lock contention for tasks that talk to each other. (Measured, buffered 4p/4c at
 // procs=2: 60 us gives 22 ns per item, 120 us 17, stealing at once 66.)
 constexpr std::int64_t kDrainNs = 100'000;
+// A worker that resumed no task for this long while work waits in its queue has stopped
+// (steal_from_stalled): far above a task's usual run between two parks, a quarter of a
+// kernel scheduler tick. (Measured, 64-byte echo at 100 connections on 2 vCPUs: at
+// 200 us ~1,000 rescues a second, mostly of a preempted worker's runnext, no change in
+// p99; at 1 ms a few.)
+constexpr std::int64_t kStalledNs = 1'000'000;
 
 // Spins (politely) until read() returns something other than `seen`, or `ns` have
 // passed; true when it kept returning `seen`.
@@ -100,6 +106,41 @@ TaskRecord* Runtime::steal(Worker* w, bool wait_for_draining) {
       if (attempt == kAttempts - 1)
         if (TaskRecord* t = steal_runnext(victim)) return t;
     }
+  }
+  return nullptr;
+}
+
+// A worker out of work while tasks wait on fds polls before it steals (find_runnable),
+// and under load its poll always finds something: so it never steals, and tasks queued on
+// a worker whose thread has stopped running wait for that thread. A thread stops in a
+// plain blocking system call, in one long task, or when the kernel preempts it (threads
+// outnumbering CPUs: then for a scheduler tick, 4 ms at CONFIG_HZ=250, the whole p99 of
+// an echo server sharing 2 vCPUs with its clients). So, before polling, it takes half the
+// queue, or else the runnext, of any worker that has resumed no task for kStalledNs while
+// work waits there (Go: sysmon hands a P off from an M stuck in a syscall).
+//
+// Progress is the victim's `executed` count; observers note in the victim when they first
+// saw its current value (stall_seen_executed / stall_seen_ns, relaxed, written by any
+// observer without a lock). Two observers may interleave their two stores, making a
+// victim look stalled early: that costs one steal, never correctness.
+TaskRecord* Runtime::steal_from_stalled(Worker* w) noexcept {
+  std::int64_t now = 0;
+  for (const auto& owned : workers_) {
+    Worker* victim = owned.get();
+    if (victim == w) continue;
+    if (victim->runq.empty() && victim->runnext.load(std::memory_order_relaxed) == nullptr) continue;
+    const std::uint64_t executed = victim->executed.load(std::memory_order_relaxed);
+    if (now == 0) now = now_ns();
+    if (executed != victim->stall_seen_executed.load(std::memory_order_relaxed)) {
+      victim->stall_seen_executed.store(executed, std::memory_order_relaxed);
+      victim->stall_seen_ns.store(now, std::memory_order_relaxed);
+      continue;
+    }
+    if (now - victim->stall_seen_ns.load(std::memory_order_relaxed) < kStalledNs) continue;
+    if (TaskRecord* t = victim->runq.steal_into(w->runq)) return t;
+    TaskRecord* next = victim->runnext.load(std::memory_order_relaxed);
+    if (next != nullptr && victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel))
+      return next;
   }
   return nullptr;
 }

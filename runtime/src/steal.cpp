@@ -8,6 +8,8 @@
 // each other on one CPU (they cost only latency, never correctness):
 // - a busy victim's runnext is left alone for kRunnextStealDelayNs (steal_runnext);
 // - a queue its owner drains within kDrainNs is left to it (worth_stealing).
+// A worker that has resumed no task for kStalledNs is stolen from even by a worker that
+// keeps finding ready fds (steal_from_stalled).
 // No locks.
 #include <cstdint>
 
@@ -113,9 +115,8 @@ TaskRecord* Runtime::steal(Worker* w, bool wait_for_draining) {
 // A worker out of work while tasks wait on fds polls before it steals (find_runnable),
 // and under load its poll always finds something: so it never steals, and tasks queued on
 // a worker whose thread has stopped running wait for that thread. A thread stops in a
-// plain blocking system call, in one long task, or when the kernel preempts it (threads
-// outnumbering CPUs: then for a scheduler tick, 4 ms at CONFIG_HZ=250, the whole p99 of
-// an echo server sharing 2 vCPUs with its clients). So, before polling, it takes half the
+// plain blocking system call, in one long task, or when the kernel preempts it (where
+// threads outnumber CPUs, for up to a scheduler tick). So, before polling, it takes half the
 // queue, or else the runnext, of any worker that has resumed no task for kStalledNs while
 // work waits there (Go: sysmon hands a P off from an M stuck in a syscall).
 //

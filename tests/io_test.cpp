@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -369,6 +370,47 @@ TEST_P(IoWorkers, PipeWaitersProgressBesideABusyChannelPingPong) {
     done.wait();
     EXPECT_GT(channel_rounds.load(), 0);
   }, workers(GetParam()));
+}
+
+// A worker out of work polls fds before it steals, so while a ping-pong over pipes keeps
+// its polls fruitful it never reaches steal(). A task queued behind a worker whose thread
+// sits in a plain blocking system call must still run (taken from the stopped worker):
+// here it is the task that ends that system call.
+TEST(Io, ATaskQueuedOnAWorkerBlockedInASyscallRunsWhileTheOtherWorkerPollsForIo) {
+  Pipe there, back, gate;
+  goro::run([&] {
+    std::atomic<bool> stop{false};
+    std::atomic<long> rounds{0};
+    goro::WaitGroup done;
+    done.add(2);
+    goro::go_spawn([&] {
+      while (!stop.load()) {
+        write_byte(there.w, 'p');
+        (void)read_byte(back.r);
+        rounds.fetch_add(1);
+      }
+      write_byte(there.w, 'q');
+      done.done();
+    });
+    goro::go_spawn([&] {
+      while (read_byte(there.r) == 'p') write_byte(back.w, 'p');
+      done.done();
+    });
+    while (rounds.load() < 100) goro::sleep_for(1ms);
+    std::atomic<bool> opened_by_task{false};
+    goro::go_spawn([&] {  // queued on this worker (its runnext)
+      opened_by_task.store(true);
+      write_byte(gate.w);
+    });
+    // Holds this worker's thread, not only this task, until the gate opens.
+    pollfd gate_readable{gate.r, POLLIN, 0};
+    const auto hang_guard = std::chrono::duration_cast<std::chrono::milliseconds>(gt::kWatchdog);
+    const int ready = ::poll(&gate_readable, 1, static_cast<int>(hang_guard.count()));
+    stop.store(true);
+    done.wait();
+    EXPECT_EQ(ready, 1) << "the task queued behind this blocked worker never ran";
+    EXPECT_TRUE(opened_by_task.load());
+  }, workers(2));
 }
 
 TEST(Io, APlainThreadBlocksInPoll) {

@@ -361,6 +361,9 @@ __attribute__((noinline)) TaskRecord* Runtime::find_runnable_slow(Worker* w) {
     // (Go's findRunnable), so an fd that is ready already costs no idle round trip. The
     // worker runs what its own poll readied: waking another for it would shuttle the pair.
     if (io_waiters) [[unlikely]] {
+      // Tasks queued on a stopped worker first: they are older than what a poll brings,
+      // and while polls keep finding work this worker never reaches steal().
+      if (TaskRecord* t = steal_from_stalled(w)) return t;
       PollBatch batch;
       idle_.poll_now(batch);
       if (TaskRecord* t = take_polled(batch)) return t;

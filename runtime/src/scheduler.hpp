@@ -118,6 +118,10 @@ struct Worker {
                                            // and runtime_stats() read)
   std::atomic<std::uint64_t> spawned{0};   // tasks created on this worker (owner writes;
                                            // runtime_stats() reads)
+  // When another worker first saw `executed` at its current value (any worker writes,
+  // relaxed: Runtime::steal_from_stalled's heuristic).
+  std::atomic<std::uint64_t> stall_seen_executed{0};
+  std::atomic<std::int64_t> stall_seen_ns{0};
   bool spinning = false;
   std::atomic<std::uint32_t> wake_word{0};  // idle parking futex: 1 = woken
 
@@ -201,6 +205,9 @@ class Runtime {
   TaskRecord* steal(Worker* w, bool wait_for_draining = true);
   TaskRecord* steal_runnext(Worker* victim) noexcept;
   bool worth_stealing(const Worker* victim) noexcept;
+  // Takes work from a worker that has resumed no task for a while (steal.cpp): a worker
+  // out of work calls it before polling fds.
+  TaskRecord* steal_from_stalled(Worker* w) noexcept;
   void push_local(Worker* w, TaskRecord* t) noexcept;
   bool any_work_visible() noexcept;
   bool run_due_timers(Worker* w);

@@ -244,7 +244,10 @@ TEST(DebugServerAttack, AConnectionFloodLeavesTheProgramFileDescriptors) {
   for (int fd : files) EXPECT_GE(fd, 0) << "open() failed: the endpoint took the last descriptors";
   for (int fd : files)
     if (fd >= 0) ::close(fd);
-  EXPECT_LE(open_fds(), low - opts.min_free_fds + 2);
+  // What the endpoint holds stays below its headroom. A count can catch a descriptor in
+  // passing (a flood connection accepted and about to be refused with 503, a file another
+  // thread reads), so the bound must hold once such transients are gone, not at one instant.
+  EXPECT_TRUE(gt::eventually([&] { return open_fds() <= low - opts.min_free_fds + 2; })) << open_fds();
   EXPECT_TRUE(work.advances());
 
   ::close(release[1]);

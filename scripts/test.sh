@@ -95,12 +95,13 @@ declare -A detail   # config -> one line
 declare -A failure_output  # config -> what its failed tests printed (repeated at the end)
 
 # failed_test_output <ctest log>: the block --output-on-failure printed under each failed
-# test's result line, its last 60 lines each, so that the end of a long CI log (the part a
+# test's result line (ctest marks each result but Passed with ***; a disabled or skipped
+# test is not a failure), its last 60 lines each, so that the end of a long CI log (the part a
 # reader sees first) says why a test failed, not only which.
 failed_test_output() {
   awk '
     /^ *[0-9]+\/[0-9]+ Test +#[0-9]+: / {
-      flush(); capturing = ($0 ~ /\*\*\*|Failed|Timeout|Exception|Not Run/); name = $0; next
+      flush(); capturing = ($0 ~ /\*\*\*/ && $0 !~ /Not Run \(Disabled\)|\*\*\*Skipped/); name = $0; next
     }
     /^ *Start +[0-9]+: / { flush(); capturing = 0; next }
     /^[0-9]+% tests passed/ { flush(); capturing = 0; next }

@@ -19,9 +19,10 @@
 //
 // Invariants: a block is owned by exactly one of: a thread cache, the shared free list,
 // a live task. Blocks move between a thread cache and the shared list in batches of up
-// to 64, one lock acquisition per batch. Chunks are never freed and stay reachable from
-// the pool (so LeakSanitizer scans closures stored in blocks). Under AddressSanitizer the
-// pool steps aside and uses operator new, so use-after-free of a record is caught.
+// to 64, one lock acquisition per batch. Chunks (2 MiB mappings: record_pool.cpp) are
+// never unmapped. Under AddressSanitizer the pool steps aside and uses operator new, so
+// use-after-free of a record is caught and LeakSanitizer, which does not scan mappings,
+// sees the closures stored in blocks.
 #pragma once
 
 #include <cstddef>

@@ -61,6 +61,14 @@ bool unchanged_after(Read read, T seen, std::int64_t ns) noexcept {
   return read() == seen;
 }
 
+// Takes `seen` out of the victim's runnext, unless the owner (or another thief) took it
+// first.
+TaskRecord* take_runnext_if(Worker* victim, TaskRecord* seen) noexcept {
+  if (seen != nullptr && victim->runnext.compare_exchange_strong(seen, nullptr, std::memory_order_acq_rel))
+    return seen;
+  return nullptr;
+}
+
 }  // namespace
 
 // A task sits in runnext because the victim's running task readied it, and that task
@@ -74,9 +82,7 @@ TaskRecord* Runtime::steal_runnext(Worker* victim) noexcept {
   if (seen == nullptr) return nullptr;
   const auto runnext = [victim] { return victim->runnext.load(std::memory_order_relaxed); };
   if (!stays_for(runnext, seen, kRunnextStealDelayNs)) return nullptr;
-  if (victim->runnext.compare_exchange_strong(seen, nullptr, std::memory_order_acq_rel))
-    return seen;
-  return nullptr;
+  return take_runnext_if(victim, seen);
 }
 
 // Whether a thief should take from `victim`'s queue now. Tasks in a queue that its owner
@@ -157,9 +163,7 @@ TaskRecord* Runtime::steal_from_stalled(Worker* w) noexcept {
     }
     if (now - victim->stall_seen_ns.load(std::memory_order_relaxed) < kStalledNs) continue;
     if (TaskRecord* t = victim->runq.steal_into(w->runq)) return t;
-    TaskRecord* next = victim->runnext.load(std::memory_order_relaxed);
-    if (next != nullptr && victim->runnext.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel))
-      return next;
+    if (TaskRecord* t = take_runnext_if(victim, victim->runnext.load(std::memory_order_relaxed))) return t;
   }
   return nullptr;
 }

@@ -19,23 +19,24 @@ PAGE = 4096
 
 
 def touch(mib):
+    """Maps and touches mib MiB of fresh memory; returns it and the us per 4 KiB page."""
     size = max(mib, 1) << 20
     area = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     start = time.perf_counter()
     for offset in range(0, size, PAGE):
         area[offset] = 1
-    return area, time.perf_counter() - start
+    return area, (time.perf_counter() - start) * 1e6 / (size // PAGE)
 
 
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "probe":
         mib = int(sys.argv[2]) if len(sys.argv) > 2 else 64
-        _, seconds = touch(mib)
-        print(f"{seconds * 1e6 / ((mib << 20) // PAGE):.2f}")
+        _, us_per_page = touch(mib)
+        print(f"{us_per_page:.2f}")
     elif len(sys.argv) == 3 and sys.argv[1] == "hold":
         area, _ = touch(int(sys.argv[2]))
-        probe_area, seconds = touch(16)
-        print(f"held {seconds * 1e6 / ((16 << 20) // PAGE):.2f}", flush=True)
+        probe_area, us_per_page = touch(16)
+        print(f"held {us_per_page:.2f}", flush=True)
         signal.pause()
         del area, probe_area
     else:

@@ -13,7 +13,7 @@
 # it: the guest kernel hands out recently freed (backed) pages first.
 # How: a first holder takes free memory in 1 GiB steps until a probe of fresh pages is cold
 # (COLD_US, default 8 us per page); before each run another holder takes as much memory as
-# the previous run gave back (MemFree above the level after set-up), so every run's fresh
+# the previous run gave back (MemFree's rise, at least its peak RSS), so every run's fresh
 # pages come from cold memory. Each run turns the memory it touched warm for good (until
 # the host takes it back), so the cold memory a machine has left runs out: a run needs
 # roughly the set-up's holders (all warm memory) plus the sum of its runs' footprints.
@@ -120,6 +120,9 @@ for key, sides in runs.items():
             cells.append("-")
     ratio = f"{meds[0] / meds[1]:.2f}x" if None not in meds else "-"
     warm = ", ".join(str(sum(1 for _, c, _ in sides.get(i, []) if not c)) for i in ("goro", "go"))
-    rss = ", ".join(str(statistics.median(float(r) for _, _, r in sides[i])) if i in sides and sides[i][0][2] != "-" else "-" for i in ("goro", "go"))
+    def median_rss(impl):
+        values = [float(r) for _, _, r in sides.get(impl, []) if r != "-"]
+        return f"{statistics.median(values):.1f}" if values else "-"
+    rss = ", ".join(median_rss(i) for i in ("goro", "go"))
     print(f"| {key} | {unit} | {cells[0]} | {cells[1]} | {ratio} | {warm} | {rss} |")
 PY

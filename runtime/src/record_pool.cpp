@@ -13,7 +13,7 @@ namespace {
 // the kernel fill each later chunk's pages in one call (MADV_POPULATE_WRITE) instead of
 // taking one page fault per 4 KiB as the bump pointer reaches it: a loop that spawns a
 // million tasks before any runs touches ~160 MB of blocks, and those ~40,000 faults were
-// 40% of its time (spawn at procs=1: 0.86x the time with one call per chunk). The first
+// 40% of its time (spawn at procs=1: 0.91x the time with one call per chunk). The first
 // chunk is left to fault page by page, so a program with a few thousand tasks holds only
 // the pages its blocks touch.
 // Not huge pages: on a VM whose host backs guest memory lazily (this project's benchmark
@@ -34,6 +34,7 @@ std::byte* map_chunk(bool populate) {
 #endif
   return static_cast<std::byte*>(chunk);
 }
+
 // Blocks move between a thread cache and the shared list kBatch at a time, under one
 // lock acquisition: a task is often freed by another worker than the one that spawned
 // it (a stolen task), so one cache keeps running dry while another overflows.
